@@ -1,0 +1,59 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Rearguard",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rearguard", targets: ["rearguard"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries (STYLE C1): module maps and shims only.
+        .systemLibrary(
+            name: "COSTree", pkgConfig: "ostree-1",
+            providers: [.apt(["libostree-dev"]), .yum(["ostree-devel"])]),
+        .systemLibrary(
+            name: "CSystemd", pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"]), .yum(["systemd-devel"])]),
+
+        // Swift wrappers over the C libraries.
+        .target(name: "OSTree", dependencies: ["COSTree"], swiftSettings: strict),
+        .target(
+            name: "Systemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+
+        // Pure domain: no C imports.
+        .target(
+            name: "RearguardCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(name: "RearguardChecks", dependencies: ["RearguardCore"], swiftSettings: strict),
+        .target(name: "RearguardAPI", dependencies: ["RearguardCore"], swiftSettings: strict),
+        .target(
+            name: "RearguardDaemon",
+            dependencies: ["RearguardCore", "RearguardChecks", "RearguardAPI", "OSTree", "Systemd"],
+            swiftSettings: strict),
+        .target(
+            name: "RearguardCLI",
+            dependencies: [
+                "RearguardCore", "RearguardChecks", "RearguardAPI", "RearguardDaemon", "OSTree", "Systemd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "rearguard", dependencies: ["RearguardCLI"], swiftSettings: strict),
+
+        .testTarget(name: "OSTreeTests", dependencies: ["OSTree"], swiftSettings: strict),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
+        .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore"], swiftSettings: strict),
+        .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks"], swiftSettings: strict),
+        .testTarget(name: "RearguardCLITests", dependencies: ["RearguardCLI"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,6 @@
+#ifndef REARGUARD_CSYSTEMD_SHIM_H
+#define REARGUARD_CSYSTEMD_SHIM_H
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+#endif

@@ -1,0 +1,3 @@
+import RearguardCLI
+
+await Rearguard.main()

@@ -1,0 +1,4 @@
+import Testing
+@testable import OSTree
+
+@Test func moduleLinks() { #expect(Bool(true)) }

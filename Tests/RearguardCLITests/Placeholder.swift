@@ -1,0 +1,4 @@
+import Testing
+@testable import RearguardCLI
+
+@Test func moduleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import RearguardChecks
+
+@Test func moduleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import RearguardCore
+
+@Test func moduleLinks() { #expect(Bool(true)) }
