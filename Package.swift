@@ -50,10 +50,13 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "rearguard", dependencies: ["RearguardCLI"], swiftSettings: strict),
 
-        .testTarget(name: "OSTreeTests", dependencies: ["OSTree"], swiftSettings: strict),
+        // Fixtures shared by the test targets: real sysroots, process runs.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "OSTreeTests", dependencies: ["OSTree", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
         .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore"], swiftSettings: strict),
         .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks"], swiftSettings: strict),
-        .testTarget(name: "RearguardCLITests", dependencies: ["RearguardCLI"], swiftSettings: strict),
+        .testTarget(
+            name: "RearguardCLITests", dependencies: ["RearguardCLI", "RearguardDaemon", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,98 @@
+import Dispatch
+import Foundation
+import OSTree
+import RearguardCore
+
+/// Reads deployments through libostree: the booted one from libostree when it knows it, else from the kernel
+/// command line's `ostree=`; the staged one from the host's `/run` when libostree does not load it.
+public struct OSTreeDeploymentSource: DeploymentSource {
+    /// The sysroot path (`/sysroot` in the container, `/` on the host).
+    public var sysroot: String
+    /// The file holding the kernel command line (the host's `/proc/cmdline`).
+    public var cmdline: String
+    /// The host's `/run`, where libostree keeps the staged-deployment state.
+    public var run: String
+
+    /// Creates a source for the given paths.
+    public init(sysroot: String, cmdline: String, run: String) {
+        self.sysroot = sysroot
+        self.cmdline = cmdline
+        self.run = run
+    }
+
+    /// The container layout mounts the host's `/boot` at `/sysroot/boot`; on the host itself the sysroot is `/`.
+    public static func defaultSysroot(fileManager: FileManager = .default) -> String {
+        fileManager.fileExists(atPath: "/sysroot/boot/loader") ? "/sysroot" : "/"
+    }
+
+    /// Reads the deployments on a dedicated queue: libostree blocks on disk I/O (STYLE C6).
+    public func snapshot() async throws -> DeploymentSnapshot {
+        try await withCheckedThrowingContinuation { continuation in
+            Self.queue.async { continuation.resume(with: Result { try readSnapshot() }) }
+        }
+    }
+
+    private static let queue = DispatchQueue(label: "rearguard.ostree")
+
+    /// The blocking read.
+    public func readSnapshot() throws(OSTreeError) -> DeploymentSnapshot {
+        let root = try Sysroot(path: sysroot)
+        try root.load()
+        var deployments = try root.deployments()
+        guard !deployments.isEmpty else {
+            let loader = (sysroot as NSString).appendingPathComponent("boot/loader")
+            let hint = FileManager.default.fileExists(atPath: loader)
+                ? "" : " (no boot/loader: is the host's /boot mounted at \((sysroot as NSString).appendingPathComponent("boot"))?)"
+            throw OSTreeError(.noDeployments, "sysroot \(sysroot) has no deployments\(hint)")
+        }
+
+        let booted: (osname: String, checksum: String, serial: Int)?
+        let source: BootedSource
+        if let native = try root.libostreeBootedDeployment() {
+            booted = (native.osname, native.checksum, native.serial)
+            source = .libostree
+        } else if let argument = try BootArgument.find(inCommandLine: try readCommandLine(), source: cmdline) {
+            let resolved = try root.resolve(argument)
+            guard deployments.contains(where: {
+                !$0.isStaged && $0.osname == resolved.osname && $0.checksum == resolved.checksum && $0.serial == resolved.serial
+            }) else {
+                throw OSTreeError(
+                    .bootedNotFound,
+                    "ostree=\(argument.path) in \(cmdline) names \(resolved.checksum).\(resolved.serial), which sysroot \(sysroot) does not list")
+            }
+            booted = resolved
+            source = .kernelCommandLine(cmdline)
+        } else {
+            booted = nil
+            source = .none
+        }
+
+        if !deployments.contains(where: \.isStaged), let staged = try root.stagedDeployment(runDirectory: run) {
+            // libostree puts a staged deployment first, at index 0, and the rest after it.
+            deployments = [staged] + deployments.map { var d = $0; d.index += 1; return d }
+        }
+
+        let infos = deployments.map { d in
+            DeploymentInfo(
+                index: d.index, osname: d.osname, checksum: d.checksum, serial: d.serial, version: d.version,
+                timestamp: d.timestamp, origin: d.origin, isPinned: d.isPinned, isStaged: d.isStaged,
+                isBooted: !d.isStaged && booted.map { $0.osname == d.osname && $0.checksum == d.checksum && $0.serial == d.serial } == true,
+                unlocked: d.unlocked.rawValue, isFinalizationLocked: d.isFinalizationLocked)
+        }
+        return DeploymentSnapshot(deployments: infos, bootedSource: source)
+    }
+
+    private func readCommandLine() throws(OSTreeError) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: cmdline, isDirectory: &isDirectory) else {
+            throw OSTreeError(.notFound, "kernel command line \(cmdline) does not exist")
+        }
+        // FileHandle reads to the end whatever stat says: /proc/cmdline reports size 0.
+        guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: cmdline),
+              let data = try? handle.readToEnd() ?? Data(), let text = String(data: data, encoding: .utf8)
+        else {
+            throw OSTreeError(.unreadable, "cannot read kernel command line \(cmdline)")
+        }
+        return text
+    }
+}

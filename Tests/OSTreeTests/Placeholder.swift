@@ -1,4 +1,0 @@
-import Testing
-@testable import OSTree
-
-@Test func moduleLinks() { #expect(Bool(true)) }
