@@ -3,7 +3,8 @@ import Foundation
 
 extension Sysroot {
     /// Reads the host's staged deployment from `RUN/ostree/staged-deployment`, the `a{sv}` GVariant file libostree
-    /// writes when it stages (libostree reads it itself only when this sysroot is the running root).
+    /// writes when it stages (libostree reads it itself only when this sysroot is the running root). Locked
+    /// finalization is the `locked` key (newer libostree) or the `staged-deployment-locked` file beside it (older).
     /// Returns nil when nothing is staged.
     public func stagedDeployment(runDirectory: String) throws(OSTreeError) -> Deployment? {
         let file = (runDirectory as NSString).appendingPathComponent("ostree/staged-deployment")
@@ -23,7 +24,8 @@ extension Sysroot {
             index: 0, osname: target.osname, checksum: target.checksum, serial: target.serial,
             bootChecksum: target.bootChecksum, version: version, timestamp: timestamp,
             origin: Self.origin(ofDeploymentDirectory: directory), isPinned: false, isStaged: true,
-            isFinalizationLocked: target.isLocked, unlocked: .none)
+            isFinalizationLocked: target.isLocked || FileManager.default.fileExists(atPath: file + "-locked"),
+            unlocked: .none)
     }
 
     private struct StagedTarget {
