@@ -18,7 +18,9 @@ if [ ! -d "$dir/ostree/repo" ]; then
 fi
 [ -d "$dir/ostree/deploy/$os" ] || ostree admin os-init --sysroot="$dir" "$os" >/dev/null
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+n=0
 for v in "$@"; do
+  n=$((n+1))  # commit timestamps follow the order given: day n of November 2025
   t="$work/tree-$v"; k=$kver; [ "${BOOT_VARIES:-0}" = 1 ] && k="$kver-$v"
   mkdir -p "$t/usr/lib/modules/$k" "$t/usr/etc" "$t/usr/bin"
   printf 'kernel %s %s\n' "$os" "$k" > "$t/usr/lib/modules/$k/vmlinuz"
@@ -27,7 +29,7 @@ for v in "$@"; do
   cp "$t/usr/lib/os-release" "$t/usr/etc/os-release"
   printf 'release %s\n' "$v" > "$t/usr/bin/rearguard-demo-release"
   ostree --repo="$dir/ostree/repo" commit -b "$os/stable" --add-metadata-string=version="$v" \
-    --timestamp="2025-11-$(printf '%02d' $(( ($(echo "$v" | cksum | cut -d' ' -f1) % 27) + 1 ))) 12:00:00 UTC" \
+    --timestamp="2025-11-$(printf '%02d' $(( n % 28 + 1 ))) 12:00:00 UTC" \
     --tree=dir="$t" >/dev/null
   ostree admin deploy --sysroot="$dir" --os="$os" --retain "$os/stable" >/dev/null
 done
