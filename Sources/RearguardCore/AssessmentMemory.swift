@@ -82,6 +82,12 @@ public struct RollbackIntent: Sendable, Equatable, Codable {
     public var at: Date
     public var phase: Phase = .requested
     public var rebootAttempts = 0
+
+    // Acronyms spelled "Id" so snake_case encoding and decoding agree (boot_id <-> bootId).
+    enum CodingKeys: String, CodingKey {
+        case from, to, reason, at, phase, rebootAttempts
+        case bootID = "bootId"
+    }
 }
 
 /// The assessed state of one boot.
@@ -90,4 +96,9 @@ public struct CurrentBoot: Sendable, Equatable, Codable {
     public var checksum: String
     public var state: Assessment.State
     public var reason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case checksum, state, reason
+        case bootID = "bootId"
+    }
 }

@@ -34,6 +34,12 @@ public struct UnitState: Sendable, Equatable, Codable {
         self.changedAt = changedAt
     }
 
+    // Acronyms spelled "Id" so snake_case encoding and decoding agree (invocation_id <-> invocationId).
+    enum CodingKeys: String, CodingKey {
+        case unit, loadState, activeState, subState, result, nRestarts, changedAt
+        case invocationID = "invocationId"
+    }
+
     /// True when systemd knows no such unit.
     public var isNotFound: Bool { loadState == "not-found" }
 }

@@ -351,3 +351,27 @@ import Testing
         }
     }
 }
+
+/// Every persisted or wire type survives the house snake_case encoder and decoder (acronym keys included).
+@Suite struct SnakeCaseRoundTripTests {
+    @Test func memoryWithAnIntentRoundTripsThroughSnakeCase() throws {
+        var a = AssessmentTests.probation()
+        _ = a.handle(.checks(AssessmentTests.failing, at: AssessmentTests.t0 + 1100))
+        #expect(a.memory.intent != nil && a.memory.current != nil)
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
+        let data = try encoder.encode(a.memory)
+        #expect(String(decoding: data, as: UTF8.self).contains("\"boot_id\""))
+        #expect(try decoder.decode(AssessmentMemory.self, from: data) == a.memory)
+        let unit = UnitState(unit: "a.service", loadState: "loaded", activeState: "active", subState: "running", result: "success",
+                             nRestarts: 2, invocationID: String(repeating: "f", count: 32), changedAt: AssessmentTests.t0)
+        let unitData = try encoder.encode(unit)
+        #expect(String(decoding: unitData, as: UTF8.self).contains("\"invocation_id\""))
+        #expect(String(decoding: unitData, as: UTF8.self).contains("\"n_restarts\""))
+        #expect(try decoder.decode(UnitState.self, from: unitData) == unit)
+    }
+}

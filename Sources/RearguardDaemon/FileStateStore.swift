@@ -1,0 +1,123 @@
+import Foundation
+import RearguardAPI
+import RearguardCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The state file (`<state_dir>/state.json`): JSON with a `schema_version`, written to a temp file in the same
+/// folder, fsynced, renamed over the old one, and the folder fsynced (STYLE S2), so a crash or power loss at any
+/// point leaves either the old or the new file, never a torn one.
+public struct FileStateStore: StateStore {
+    /// The schema this agent writes and reads.
+    public static let schemaVersion = 1
+
+    /// The state file's path.
+    public let path: String
+
+    /// Creates a store for a file path.
+    public init(path: String) {
+        self.path = path
+    }
+
+    private struct Header: Decodable { var schemaVersion: Int }
+    private struct Document: Codable {
+        var schemaVersion: Int
+        var memory: AssessmentMemory
+    }
+
+    /// Reads the file: header first, then the document of that schema.
+    public func load() async -> StateLoad {
+        guard FileManager.default.fileExists(atPath: path) else { return .fresh }
+        let decoder = RearguardJSON.decoder()
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return keepAside(reason: "cannot read \(path)")
+        }
+        let header: Header
+        do {
+            header = try decoder.decode(Header.self, from: data)
+        } catch {
+            return keepAside(reason: "no readable schema_version in \(path): \(Self.describe(error))")
+        }
+        guard header.schemaVersion == Self.schemaVersion else {
+            if header.schemaVersion > Self.schemaVersion { return .unsupported(schemaVersion: header.schemaVersion) }
+            return keepAside(reason: "unknown schema_version \(header.schemaVersion) in \(path)")
+        }
+        do {
+            return .loaded(try decoder.decode(Document.self, from: data).memory)
+        } catch {
+            return keepAside(reason: "cannot decode \(path): \(Self.describe(error))")
+        }
+    }
+
+    /// Writes the memory atomically and durably.
+    public func save(_ memory: AssessmentMemory) async throws {
+        let data = try RearguardJSON.encoder(pretty: true).encode(Document(schemaVersion: Self.schemaVersion, memory: memory))
+        try Self.writeAtomically(data, to: path)
+    }
+
+    /// Moves an unusable file aside as `state.json.corrupt-<unix time>` so it is never read again nor lost.
+    private func keepAside(reason: String) -> StateLoad {
+        let aside = "\(path).corrupt-\(Int(Date().timeIntervalSince1970))"
+        if rename(path, aside) != 0 {
+            return .corrupt(keptAs: path, reason: "\(reason); could not move it aside: \(String(cString: strerror(errno)))")
+        }
+        return .corrupt(keptAs: aside, reason: reason)
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error { return context.debugDescription }
+        if case DecodingError.keyNotFound(let key, _) = error { return "missing key \(key.stringValue)" }
+        return "\(error)"
+    }
+
+    /// temp file in the same folder -> write -> fsync -> rename -> fsync the folder.
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let temp = "\(path).tmp-\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StateFileError(operation: "open", path: temp, errno: errno) }
+        var ok = false
+        defer { if !ok { unlink(temp) } }
+        try data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, buffer.baseAddress?.advanced(by: offset), buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    let code = errno
+                    close(fd)
+                    throw StateFileError(operation: "write", path: temp, errno: code)
+                }
+                offset += written
+            }
+        }
+        if fsync(fd) != 0 {
+            let code = errno
+            close(fd)
+            throw StateFileError(operation: "fsync", path: temp, errno: code)
+        }
+        close(fd)
+        guard rename(temp, path) == 0 else { throw StateFileError(operation: "rename", path: path, errno: errno) }
+        ok = true
+        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirfd >= 0 else { throw StateFileError(operation: "open", path: directory, errno: errno) }
+        defer { close(dirfd) }
+        guard fsync(dirfd) == 0 else { throw StateFileError(operation: "fsync", path: directory, errno: errno) }
+    }
+}
+
+/// A failed state-file system call, with the path and errno.
+public struct StateFileError: Error, Sendable, CustomStringConvertible {
+    /// The system call that failed.
+    public var operation: String
+    /// The path it was called on.
+    public var path: String
+    /// The errno it set.
+    public var errno: Int32
+
+    /// `cannot <op> <path>: <strerror>`.
+    public var description: String { "cannot \(operation) \(path): \(String(cString: strerror(errno)))" }
+}
