@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "OSTreeTests", dependencies: ["OSTree", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
         .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore"], swiftSettings: strict),
-        .testTarget(name: "RearguardDaemonTests", dependencies: ["RearguardDaemon"], swiftSettings: strict),
+        .testTarget(name: "RearguardDaemonTests", dependencies: ["RearguardDaemon", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks"], swiftSettings: strict),
         .testTarget(
             name: "RearguardCLITests", dependencies: ["RearguardCLI", "RearguardDaemon", "TestSupport"], swiftSettings: strict),

@@ -5,7 +5,7 @@ import Foundation
 public final class Sysroot {
     /// The sysroot's path as given.
     public let path: String
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     private var repo: OpaquePointer?
     private var isLoaded = false
 

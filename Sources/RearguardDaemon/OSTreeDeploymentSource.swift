@@ -3,6 +3,28 @@ import Foundation
 import OSTree
 import RearguardCore
 
+/// A deployment's identity that survives boot-order rewrites: its stateroot and `CHECKSUM.SERIAL` folder.
+public struct BootedIdentity: Sendable, Equatable, Codable {
+    /// The stateroot.
+    public var osname: String
+    /// The commit checksum.
+    public var checksum: String
+    /// The deploy serial.
+    public var serial: Int
+
+    /// Creates an identity.
+    public init(osname: String, checksum: String, serial: Int) {
+        self.osname = osname
+        self.checksum = checksum
+        self.serial = serial
+    }
+
+    /// The identity of a listed deployment.
+    public init(_ deployment: DeploymentInfo) {
+        self.init(osname: deployment.osname, checksum: deployment.checksum, serial: deployment.serial)
+    }
+}
+
 /// Reads deployments through libostree: the booted one from libostree when it knows it, else from the kernel
 /// command line's `ostree=`; the staged one from the host's `/run` when libostree does not load it.
 public struct OSTreeDeploymentSource: DeploymentSource {
@@ -34,8 +56,10 @@ public struct OSTreeDeploymentSource: DeploymentSource {
 
     private static let queue = DispatchQueue(label: "rearguard.ostree")
 
-    /// The blocking read.
-    public func readSnapshot() throws(OSTreeError) -> DeploymentSnapshot {
+    /// The blocking read. `knownBooted` is the booted deployment as identified earlier in this boot: once the boot
+    /// order is rewritten (a rollback before its reboot), libostree removes the boot links that the running kernel's
+    /// `ostree=` names, so the identity resolved at the start of the boot is the one to keep using.
+    public func readSnapshot(knownBooted: BootedIdentity? = nil) throws(OSTreeError) -> DeploymentSnapshot {
         let root = try Sysroot(path: sysroot)
         try root.load()
         var deployments = try root.deployments()
@@ -51,6 +75,16 @@ public struct OSTreeDeploymentSource: DeploymentSource {
         if let native = try root.libostreeBootedDeployment() {
             booted = (native.osname, native.checksum, native.serial)
             source = .libostree
+        } else if let knownBooted {
+            guard deployments.contains(where: {
+                !$0.isStaged && $0.osname == knownBooted.osname && $0.checksum == knownBooted.checksum && $0.serial == knownBooted.serial
+            }) else {
+                throw OSTreeError(
+                    .bootedNotFound,
+                    "booted deployment \(knownBooted.checksum).\(knownBooted.serial) is no longer listed by sysroot \(sysroot)")
+            }
+            booted = (knownBooted.osname, knownBooted.checksum, knownBooted.serial)
+            source = .kernelCommandLine(cmdline)
         } else if let argument = try BootArgument.find(inCommandLine: try readCommandLine(), source: cmdline) {
             let resolved = try root.resolve(argument)
             guard deployments.contains(where: {

@@ -73,3 +73,37 @@ import TestSupport
         #expect(Sysroot.parseDeploymentNameForTesting("\(sum).-1") == nil)
     }
 }
+
+/// Reordering a real sysroot (the `ostree` rollback driver's primitive), read back with `ostree admin status`.
+@Suite struct SysrootWriteTests {
+    @Test func movingTheRollbackDeploymentToTheFrontKeepsTheRestInOrder() throws {
+        let fixture = try SysrootFixture(versions: ["41.1", "42.1", "42.2"])
+        let before = try fixture.adminStatus()
+        let sysroot = try Sysroot(path: fixture.path)
+        let target = before[1]
+        #expect(try sysroot.moveToFront(osname: target.osname, checksum: target.checksum, serial: target.serial))
+        let after = try fixture.adminStatus()
+        #expect(after.map(\.version) == ["42.1", "42.2", "41.1"])
+        #expect(try Sysroot(path: fixture.path).deployments().map(\.version) == ["42.1", "42.2", "41.1"])
+        // The boot loader now boots 42.1 first.
+        let entries = try FileManager.default.contentsOfDirectory(atPath: fixture.path + "/boot/loader/entries")
+        let newest = try #require(entries.sorted().last)
+        #expect(try String(contentsOfFile: fixture.path + "/boot/loader/entries/" + newest, encoding: .utf8).contains("title fedora-coreos 42.1 "))
+    }
+
+    @Test func movingTheFirstDeploymentWritesNothing() throws {
+        let fixture = try SysrootFixture(versions: ["42.1", "42.2"])
+        let first = try #require(try fixture.adminStatus().first)
+        #expect(try Sysroot(path: fixture.path).moveToFront(osname: first.osname, checksum: first.checksum, serial: first.serial) == false)
+        #expect(try fixture.adminStatus().map(\.version) == ["42.2", "42.1"])
+    }
+
+    @Test func anUnknownDeploymentIsAnErrorAndNothingChanges() throws {
+        let fixture = try SysrootFixture(versions: ["42.1", "42.2"])
+        let error = #expect(throws: OSTreeError.self) {
+            try Sysroot(path: fixture.path).moveToFront(osname: "fedora-coreos", checksum: String(repeating: "0", count: 64), serial: 0)
+        }
+        #expect(error?.code == .notFound)
+        #expect(try fixture.adminStatus().map(\.version) == ["42.2", "42.1"])
+    }
+}
