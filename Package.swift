@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "OSTree", dependencies: ["COSTree"], swiftSettings: strict),
         .target(
             name: "Systemd",
-            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "RearguardCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         // Pure domain: no C imports.
