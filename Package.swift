@@ -51,7 +51,13 @@ let package = Package(
         .executableTarget(name: "rearguard", dependencies: ["RearguardCLI"], swiftSettings: strict),
 
         .testTarget(name: "OSTreeTests", dependencies: ["OSTree"], swiftSettings: strict),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "RearguardCore"], swiftSettings: strict),
+        // Runs inside the test guest (journald, sd_notify) and times the watch; built with
+        // --static-swift-stdlib by scripts/test. Not shipped.
+        .executableTarget(
+            name: "rearguard-systemd-probe",
+            dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SystemdProbe", swiftSettings: strict),
         .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore"], swiftSettings: strict),
         .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks"], swiftSettings: strict),
         .testTarget(name: "RearguardCLITests", dependencies: ["RearguardCLI"], swiftSettings: strict),

@@ -30,6 +30,8 @@ final class BusConnection {
             let connection = BusConnection(bus: bus, address: address)
             try check(address.withCString { sd_bus_set_address(bus, $0) }, "sd_bus_set_address", "bad bus address \(shown)")
             try check(sd_bus_set_bus_client(bus, 1), "sd_bus_set_bus_client", "cannot set bus client")
+            // logind's Inhibit answers with a file descriptor; without this the reply fails with EPROTO.
+            try check(sd_bus_negotiate_fds(bus, 1), "sd_bus_negotiate_fds", "cannot enable fd passing")
             try check(sd_bus_start(bus), "sd_bus_start", "cannot connect to \(shown)")
             return connection
         }
