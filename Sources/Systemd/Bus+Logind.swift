@@ -75,9 +75,17 @@ extension Bus {
     public func inhibit(what: String = "shutdown", who: String, why: String, mode: String = "block") throws(SystemdError) -> sending Inhibitor {
         let timeout = callTimeout
         let fd = try withConnection { c throws(SystemdError) -> Int32 in
-            let reply = try c.call(
-                Systemd1.login1, Systemd1.login1Path, Systemd1.login1Manager, "Inhibit",
-                [.string(what), .string(who), .string(why), .string(mode)], timeout: timeout)
+            let reply: BusMessage
+            do throws(SystemdError) {
+                reply = try c.call(
+                    Systemd1.login1, Systemd1.login1Path, Systemd1.login1Manager, "Inhibit",
+                    [.string(what), .string(who), .string(why), .string(mode)], timeout: timeout)
+            } catch where error.busError == "System.Error.EPROTO" {
+                // logind ties the lock to the caller's pid; from another PID namespace it sees none.
+                var e = error
+                e.message = "logind cannot identify the caller of inhibit (run in the host's pid namespace): \(error.message)"
+                throw e
+            }
             // The fd belongs to the reply message; keep our own duplicate.
             let borrowed = try BusReader(m: reply.pointer).basic(Sig.fd, as: Int32.self)
             let own = fcntl(borrowed, F_DUPFD_CLOEXEC, 3)

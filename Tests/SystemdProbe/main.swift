@@ -1,5 +1,6 @@
 // A helper for the Systemd tests, not shipped:
 //   journal TOKEN     (inside the guest) log one entry through JournalLogHandler
+//   inhibit WHY [S]   (host binary in the guest's pid namespace) hold a shutdown inhibitor S seconds
 //   notify            (inside the guest, as agent-notify.service) READY/STATUS/WATCHDOG, STOPPING on SIGTERM
 //   bench [N]         (host, DBUS_SYSTEM_BUS_ADDRESS set) time from a unit failure to the watch delivering it
 import Foundation
@@ -35,6 +36,21 @@ case "notify":
         }
     } catch {
         FileHandle.standardError.write(Data("notify failed: \(error)\n".utf8))
+        exit(1)
+    }
+case "inhibit":
+    // logind identifies the holder by pid, so this runs in the guest's pid namespace (nsenter -p).
+    let why = arguments.dropFirst().first ?? "probe"
+    let seconds = UInt32(arguments.dropFirst(2).first ?? "") ?? 2
+    let bus = Bus(logger: Logger(label: "probe"))
+    do {
+        let inhibitor = try await bus.inhibit(what: "shutdown", who: "rearguard-tests", why: why, mode: "block")
+        print("held")
+        sleep(seconds)
+        inhibitor.release()
+        print("released")
+    } catch {
+        FileHandle.standardError.write(Data("inhibit failed: \(error)\n".utf8))
         exit(1)
     }
 case "bench":

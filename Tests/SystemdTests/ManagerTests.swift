@@ -6,23 +6,38 @@ extension GuestSystemdTests {
     @Test func shutdownInhibitorIsListedUntilReleased() async throws {
         let bus = try await TestGuest.bus()
         let why = "rearguard test \(UUID().uuidString)"
-        let inhibitor = try await bus.inhibit(what: "shutdown", who: "rearguard-tests", why: why, mode: "block")
-        let held = try await bus.listInhibitors().filter { $0.why == why }
+        // The holder runs in the guest's pid namespace: logind identifies inhibitors by pid.
+        let probe = try TestGuest.probe(inGuestPIDNamespace: ["inhibit", why, "2"])
+        defer { if probe.isRunning { probe.terminate() } }
+        var held: [InhibitorInfo] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        while held.isEmpty, probe.isRunning, ContinuousClock.now < deadline {
+            held = try await bus.listInhibitors().filter { $0.why == why }
+            if held.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        }
         #expect(held.count == 1)
         #expect(held.first?.what == "shutdown")
         #expect(held.first?.mode == "block")
         #expect(held.first?.who == "rearguard-tests")
-        inhibitor.release()
-        #expect(!inhibitor.isHeld)
+        while probe.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(probe.terminationStatus == 0)
         // logind notices the closed fd asynchronously.
-        let deadline = ContinuousClock.now + .seconds(5)
         var remaining = 1
-        while ContinuousClock.now < deadline {
+        let gone = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < gone {
             remaining = try await bus.listInhibitors().filter { $0.why == why }.count
             if remaining == 0 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(remaining == 0)
+    }
+
+    @Test func inhibitFromAnotherPIDNamespaceFailsWithAHint() async throws {
+        let bus = try await TestGuest.bus()
+        let error = await #expect(throws: SystemdError.self) {
+            _ = try await bus.inhibit(what: "shutdown", who: "rearguard-tests", why: "outside", mode: "block")
+        }
+        #expect(error?.message.contains("pid namespace") == true)
     }
 
     @Test func notifierReportsReadyAndStatusToSystemd() async throws {

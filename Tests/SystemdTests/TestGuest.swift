@@ -76,6 +76,23 @@ enum TestGuest {
         try run(["nsenter", "-t", String(try leader()), "-a", "-r", "-w"] + arguments)
     }
 
+    /// Starts the host-built probe in the guest's pid namespace (host filesystem, guest bus).
+    static func probe(inGuestPIDNamespace arguments: [String]) throws -> Process {
+        let binary = packageRoot.appendingPathComponent(".build/debug/rearguard-systemd-probe").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw Missing(description: "no probe at \(binary): run swift build --product rearguard-systemd-probe")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        p.arguments = ["-t", String(try leader()), "-p", "--", binary] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["DBUS_SYSTEM_BUS_ADDRESS"] = address
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     /// Reads a property with `busctl` (an observer independent of the code under test).
     static func busctlProperty(_ path: String, _ interface: String, _ name: String) throws -> String {
         try run(["busctl", "--address=\(address)", "get-property", "org.freedesktop.systemd1", path, interface, name]).output
