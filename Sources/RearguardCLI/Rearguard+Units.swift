@@ -52,7 +52,15 @@ extension Rearguard {
             let address = SystemBus.defaultAddress
             let encoder = RearguardJSON.encoder(pretty: false)
             do {
+                var hasConnected = false
                 for try await event in UnitWatch.events(units: names, logger: logger) {
+                    switch event {
+                    case .connected: hasConnected = true
+                    // Unreachable from the start is an error; lost later (a reboot) is waited out.
+                    case .disconnected(let reason) where !hasConnected:
+                        Self.fail(reason, address: address)
+                    default: break
+                    }
                     guard case .state(let status) = event else { continue }
                     // One write per line, unbuffered, so a pipe sees each change at once.
                     let line = json ? String(decoding: try encoder.encode(status.unitState), as: UTF8.self) : Self.line(status.unitState)
@@ -63,7 +71,7 @@ extension Rearguard {
             }
         }
 
-        static func fail(_ error: any Error, address: String) -> Never {
+        static func fail(_ error: Any, address: String) -> Never {
             FileHandle.standardError.write(Data("rearguard units: bus \(address): \(error)\n".utf8))
             Foundation.exit(1)
         }

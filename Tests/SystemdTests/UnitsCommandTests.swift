@@ -66,6 +66,12 @@ extension GuestSystemdTests {
         #expect(r.output.isEmpty)
     }
 
+    @Test func unitsWatchExitsOneWhenTheBusIsUnreachableFromTheStart() throws {
+        let r = try runUnits(["--watch", "agent-ok.service"], address: "unix:path=/nonexistent/rearguard.sock")
+        #expect(r.status == 1)
+        #expect(r.error.contains("unix:path=/nonexistent/rearguard.sock"))
+    }
+
     @Test func unitsWithoutNamesIsAUsageError() throws {
         let r = try runUnits([])
         #expect(r.status == 64)
