@@ -32,7 +32,7 @@ case "notify":
         try notifier.ready()
         while true {
             try notifier.watchdog()
-            sleep(1)
+            usleep(300_000)
         }
     } catch {
         FileHandle.standardError.write(Data("notify failed: \(error)\n".utf8))

@@ -57,6 +57,12 @@ extension GuestSystemdTests {
         #expect(s.subState == "running")
         let status = try TestGuest.busctlProperty(s.objectPath, "org.freedesktop.systemd1.Service", "StatusText")
         #expect(status == "s \"probe ready\"")
+        // WatchdogSec=1: still the same run after 2 s only if WATCHDOG=1 keeps arriving.
+        try await Task.sleep(for: .seconds(2))
+        let later = try await bus.unitStatus(unit)
+        #expect(later.activeState == "active")
+        #expect(later.invocationID == s.invocationID)
+        #expect(later.result == "success")
         try await bus.stopUnit(unit)
     }
 

@@ -37,4 +37,28 @@ extension GuestSystemdTests {
         }
         #expect(state == "running")
     }
+
+    @Test func rebootFallsBackToRebootTargetWhenLogindIsAbsent() async throws {
+        let bus = try await TestGuest.bus()
+        // A runtime mask lives in the guest's /run, so the next boot has logind again.
+        let mask = try TestGuest.inGuest(["systemctl", "mask", "--runtime", "--now", "systemd-logind.service"])
+        #expect(mask.status == 0, "\(mask.error)")
+        let before = try await bus.unitStatus("agent-ok.service").invocationID
+
+        let path = try await bus.reboot()
+        #expect(path == .rebootTarget)
+
+        let deadline = ContinuousClock.now + .seconds(60)
+        var after = before
+        while ContinuousClock.now < deadline {
+            if let s = try? await bus.unitStatus("agent-ok.service"), s.activeState == "active", s.invocationID != before,
+               (try? await bus.systemState()) == "running" {
+                after = s.invocationID
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(after != before, "the guest did not come back with a new agent-ok run")
+        #expect(try await bus.listInhibitors().count >= 0)  // logind answers again
+    }
 }

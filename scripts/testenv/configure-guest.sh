@@ -57,6 +57,8 @@ Description=rearguard test: sd_notify from the Swift Notifier
 [Service]
 Type=notify
 NotifyAccess=main
+# the probe pings every 300 ms; without WATCHDOG=1 systemd would kill it after 1 s
+WatchdogSec=1
 ExecStart=/opt/rearguard/rearguard-systemd-probe notify
 TimeoutStartSec=20
 X
