@@ -63,7 +63,7 @@ extension Rearguard {
                     }
                     guard case .state(let status) = event else { continue }
                     // One write per line, unbuffered, so a pipe sees each change at once.
-                    let line = json ? String(decoding: try encoder.encode(status.unitState), as: UTF8.self) : Self.line(status.unitState)
+                    let line = json ? String(decoding: try encoder.encode(UnitJSON(state: status.unitState)), as: UTF8.self) : Self.line(status.unitState)
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                 }
             } catch let error as SystemdError {
@@ -90,7 +90,30 @@ extension Rearguard {
 /// The `units --json` document.
 struct UnitsReport: Encodable {
     var schemaVersion = RearguardJSON.schemaVersion
-    var units: [UnitState]
+    var units: [UnitJSON]
+
+    init(units: [UnitState]) { self.units = units.map(UnitJSON.init) }
+}
+
+/// One unit in JSON: every key always present (`changed_at` is null when systemd reports 0).
+struct UnitJSON: Encodable {
+    let state: UnitState
+
+    private enum CodingKeys: String, CodingKey {
+        case unit, loadState, activeState, subState, result, nRestarts, invocationID, changedAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(state.unit, forKey: .unit)
+        try c.encode(state.loadState, forKey: .loadState)
+        try c.encode(state.activeState, forKey: .activeState)
+        try c.encode(state.subState, forKey: .subState)
+        try c.encode(state.result, forKey: .result)
+        try c.encode(state.nRestarts, forKey: .nRestarts)
+        try c.encode(state.invocationID, forKey: .invocationID)
+        try c.encode(state.changedAt, forKey: .changedAt)
+    }
 }
 
 extension Rearguard {

@@ -32,6 +32,8 @@ extension GuestSystemdTests {
         let changed = try #require(ok["changed_at"] as? String)
         #expect(ISO8601DateFormatter().date(from: changed) != nil && changed.hasSuffix("Z"))
         #expect(units[1]["load_state"] as? String == "not-found")
+        #expect(units[1]["changed_at"] is NSNull)
+        #expect(Set(units[1].keys) == Set(ok.keys))
     }
 
     @Test func unitsWatchJSONPrintsOneObjectPerChange() async throws {
