@@ -17,6 +17,7 @@ public actor Bus {
     private var isLost = false
     private var nextAttempt: ContinuousClock.Instant?
 
+    /// The bus thread: every sd-bus call of this actor runs there, off the cooperative pool.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Creates a bus; it connects on the first call.

@@ -16,8 +16,11 @@ public struct JournalLogHandler: LogHandler {
 
     /// Written as `SYSLOG_IDENTIFIER`.
     public let label: String
+    /// Entries below this level are dropped (by swift-log).
     public var logLevel: Logger.Level = .info
+    /// Metadata added to every entry.
     public var metadata: Logger.Metadata = [:]
+    /// Metadata read at each log call (e.g. from task locals).
     public var metadataProvider: Logger.MetadataProvider?
 
     /// Creates a handler that tags entries with `label`.
@@ -32,11 +35,13 @@ public struct JournalLogHandler: LogHandler {
         return StderrLogHandler(label: label)
     }
 
+    /// One metadata value by key.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Sends one journal entry with MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, CODE_* and the metadata fields.
     public func log(event: LogEvent) {
         var all = metadata
         if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
@@ -94,17 +99,21 @@ public struct JournalLogHandler: LogHandler {
 public struct StderrLogHandler: LogHandler {
     /// Printed before each message.
     public let label: String
+    /// Entries below this level are dropped (by swift-log).
     public var logLevel: Logger.Level = .info
+    /// Metadata added to every entry.
     public var metadata: Logger.Metadata = [:]
 
     /// Creates a handler that writes to stderr.
     public init(label: String) { self.label = label }
 
+    /// One metadata value by key.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes one line: level, label, message, then sorted key=value metadata.
     public func log(event: LogEvent) {
         var all = metadata
         if let extra = event.metadata { all.merge(extra) { $1 } }

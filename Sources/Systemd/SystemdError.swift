@@ -21,6 +21,7 @@ public struct SystemdError: Error, Sendable, CustomStringConvertible {
         /// Any other failure of an sd-* or libc call.
         public static let system = Code(.system)
 
+        /// The code's stable name, e.g. `disconnected`.
         public var description: String { kind.rawValue }
     }
 
@@ -73,6 +74,7 @@ public struct SystemdError: Error, Sendable, CustomStringConvertible {
         "org.freedesktop.DBus.Error.Timeout", "org.freedesktop.DBus.Error.TimedOut",
     ]
 
+    /// The message followed by the function, bus error name and errno.
     public var description: String {
         var s = "\(message) (\(function)"
         if let busError { s += ", \(busError)" }
