@@ -77,6 +77,10 @@ final class BusConnection {
                 if e.busError == "org.freedesktop.DBus.Error.NoReply" || e.busError == "org.freedesktop.DBus.Error.Timeout" {
                     e.code = .timeout
                 }
+                // sd-bus synthesizes these names locally when the connection drops mid-call.
+                if e.busError == "org.freedesktop.DBus.Error.Disconnected" || !isOpen {
+                    e.code = .disconnected
+                }
                 throw e
             }
             var e = SystemdError(returned: r, function: "sd_bus_call", message: "\(interface).\(member) on \(Self.describe(address))")

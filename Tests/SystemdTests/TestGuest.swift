@@ -25,16 +25,22 @@ enum TestGuest {
         guard FileManager.default.fileExists(atPath: socket) else {
             throw Missing(description: "no test systemd (no \(socket)): run scripts/testenv.sh up")
         }
-        let bus = Bus(address: address, logger: logger)
-        do {
-            let state = try await bus.systemState()
-            guard state == "running" || state == "degraded" else {
-                throw Missing(description: "test systemd at \(address) is \(state), not running: scripts/testenv.sh down && scripts/testenv.sh up")
+        let bus = Bus(address: address, backoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200)), logger: logger)
+        // The socket stays while the guest reboots (an earlier test may have rebooted it): give
+        // it the time a boot takes here (under 2 s), with a wide margin.
+        let deadline = ContinuousClock.now + .seconds(30)
+        var last = ""
+        while ContinuousClock.now < deadline {
+            do {
+                let state = try await bus.systemState()
+                if state == "running" || state == "degraded" { return bus }
+                last = "state \(state)"
+            } catch {
+                last = "\(error)"
             }
-        } catch let error as SystemdError {
-            throw Missing(description: "no test systemd answering at \(address) (\(error)): run scripts/testenv.sh up")
+            try await Task.sleep(for: .milliseconds(50))
         }
-        return bus
+        throw Missing(description: "no running test systemd at \(address) within 30 s (\(last)): run scripts/testenv.sh up")
     }
 
     /// Runs a host command; returns its exit status and stdout.
