@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "OSTree", dependencies: ["COSTree"], swiftSettings: strict),
         .target(
             name: "Systemd",
-            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", "RearguardCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         // Pure domain: no C imports.
@@ -53,7 +53,13 @@ let package = Package(
         // Fixtures shared by the test targets: real sysroots, process runs.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "OSTreeTests", dependencies: ["OSTree", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: strict),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "RearguardCore"], swiftSettings: strict),
+        // Runs inside the test guest (journald, sd_notify) and times the watch; built with
+        // --static-swift-stdlib by scripts/test. Not shipped.
+        .executableTarget(
+            name: "rearguard-systemd-probe",
+            dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SystemdProbe", swiftSettings: strict),
         .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore"], swiftSettings: strict),
         .testTarget(name: "RearguardDaemonTests", dependencies: ["RearguardDaemon", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks"], swiftSettings: strict),

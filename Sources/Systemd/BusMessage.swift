@@ -1,0 +1,134 @@
+import CSystemd
+import Glibc
+
+/// One argument of a method call, appended with `sd_bus_message_append_basic`.
+enum BusArgument {
+    case string(String)
+    case objectPath(String)
+    case bool(Bool)
+    case int32(Int32)
+    case uint32(UInt32)
+}
+
+/// An owned `sd_bus_message` (released with `sd_bus_message_unref`).
+final class BusMessage {
+    let pointer: OpaquePointer
+
+    /// Adopts a reference the caller owns.
+    init(adopting pointer: OpaquePointer) { self.pointer = pointer }
+
+    deinit { sd_bus_message_unref(pointer) }
+
+    /// Appends one basic value (`sd_bus_message_append_basic`).
+    func append(_ argument: BusArgument) throws(SystemdError) {
+        let r: Int32
+        switch argument {
+        case .string(let s):
+            r = s.withCString { sd_bus_message_append_basic(pointer, Sig.string, $0) }
+        case .objectPath(let s):
+            r = s.withCString { sd_bus_message_append_basic(pointer, Sig.objectPath, $0) }
+        case .bool(let b):
+            var v: Int32 = b ? 1 : 0
+            r = sd_bus_message_append_basic(pointer, Sig.bool, &v)
+        case .int32(var v):
+            r = sd_bus_message_append_basic(pointer, Sig.int32, &v)
+        case .uint32(var v):
+            r = sd_bus_message_append_basic(pointer, Sig.uint32, &v)
+        }
+        try check(r, "sd_bus_message_append_basic", "cannot append argument")
+    }
+}
+
+/// D-Bus type characters as the `char type` parameters of sd-bus want them.
+enum Sig {
+    static let string = CChar(UInt8(ascii: "s"))
+    static let objectPath = CChar(UInt8(ascii: "o"))
+    static let bool = CChar(UInt8(ascii: "b"))
+    static let int32 = CChar(UInt8(ascii: "i"))
+    static let uint32 = CChar(UInt8(ascii: "u"))
+    static let uint64 = CChar(UInt8(ascii: "t"))
+    static let byte = CChar(UInt8(ascii: "y"))
+    static let fd = CChar(UInt8(ascii: "h"))
+    static let array = CChar(UInt8(ascii: "a"))
+    static let variant = CChar(UInt8(ascii: "v"))
+    static let dictEntry = CChar(UInt8(ascii: "e"))
+    static let structure = CChar(UInt8(ascii: "r"))
+}
+
+/// Reading a message that sd-bus owns or that a `BusMessage` keeps alive.
+/// The pointer is borrowed: the reader never unrefs it.
+struct BusReader {
+    let m: OpaquePointer
+
+    /// Reads a string or object path (`sd_bus_message_read_basic`); the copy outlives the message.
+    func string(_ type: CChar = Sig.string) throws(SystemdError) -> String {
+        var p: UnsafePointer<CChar>?
+        try check(sd_bus_message_read_basic(m, type, &p), "sd_bus_message_read_basic", "cannot read string")
+        guard let p else { throw unexpected("null string") }
+        return String(cString: p)
+    }
+
+    /// Reads a fixed-size value of D-Bus type `type` (`sd_bus_message_read_basic`).
+    func basic<T: FixedWidthInteger>(_ type: CChar, as _: T.Type) throws(SystemdError) -> T {
+        var v: T = 0
+        try check(sd_bus_message_read_basic(m, type, &v), "sd_bus_message_read_basic", "cannot read value")
+        return v
+    }
+
+    /// Reads a boolean (D-Bus `b` is a 32-bit int on the wire).
+    func bool() throws(SystemdError) -> Bool { try basic(Sig.bool, as: Int32.self) != 0 }
+
+    /// Reads an `ay` (`sd_bus_message_read_array`).
+    func bytes() throws(SystemdError) -> [UInt8] {
+        var p: UnsafeRawPointer?
+        var size = 0
+        try check(sd_bus_message_read_array(m, Sig.byte, &p, &size), "sd_bus_message_read_array", "cannot read byte array")
+        guard let p, size > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: size))
+    }
+
+    /// Enters a container; returns false at the end of the enclosing array.
+    func enter(_ type: CChar, _ contents: String) throws(SystemdError) -> Bool {
+        let r = contents.withCString { sd_bus_message_enter_container(m, type, $0) }
+        return try check(r, "sd_bus_message_enter_container", "cannot enter \(contents)") > 0
+    }
+
+    /// Leaves the current container.
+    func exit() throws(SystemdError) {
+        try check(sd_bus_message_exit_container(m), "sd_bus_message_exit_container", "cannot leave container")
+    }
+
+    /// Skips the next value of signature `types`.
+    func skip(_ types: String) throws(SystemdError) {
+        try check(types.withCString { sd_bus_message_skip(m, $0) }, "sd_bus_message_skip", "cannot skip \(types)")
+    }
+
+    /// The contents signature of the variant that comes next, e.g. `s`.
+    func peekVariant() throws(SystemdError) -> String {
+        var type: CChar = 0
+        var contents: UnsafePointer<CChar>?
+        try check(sd_bus_message_peek_type(m, &type, &contents), "sd_bus_message_peek_type", "cannot peek type")
+        guard type == Sig.variant, let contents else { throw unexpected("expected a variant") }
+        return String(cString: contents)
+    }
+
+    /// Reads an `a{sv}`, calling `value` for every key with the reader positioned inside the
+    /// variant; `value` returns false when it did not read the value, which is then skipped.
+    func dictionary(_ value: (String, String) throws(SystemdError) -> Bool) throws(SystemdError) {
+        guard try enter(Sig.array, "{sv}") else { return }
+        while try enter(Sig.dictEntry, "sv") {
+            let key = try string()
+            let contents = try peekVariant()
+            if try enter(Sig.variant, contents) {
+                if try !value(key, contents) { try skip(contents) }
+                try exit()
+            }
+            try exit()
+        }
+        try exit()
+    }
+
+    func unexpected(_ what: String) -> SystemdError {
+        SystemdError(code: .unexpectedReply, function: "sd_bus_message_read", message: "unexpected reply: \(what)")
+    }
+}

@@ -1,0 +1,45 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A serial executor backed by one dedicated thread, so that blocking sd-bus calls never run on
+/// the cooperative pool (STYLE C6).
+final class BusThreadExecutor: SerialExecutor {
+    private let queue = Mutex<(jobs: [UnownedJob], stopped: Bool)>(([], false))
+    private let wakeup = DispatchSemaphore(value: 0)
+
+    /// Starts the thread; it ends after `stop()`.
+    init(name: String) {
+        let thread = Thread { [self] in runLoop() }
+        thread.name = name
+        thread.start()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.withLock { $0.jobs.append(job) }
+        wakeup.signal()
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    /// Lets the thread finish once the queued jobs have run.
+    func stop() {
+        queue.withLock { $0.stopped = true }
+        wakeup.signal()
+    }
+
+    private func runLoop() {
+        while true {
+            wakeup.wait()
+            let (jobs, stopped) = queue.withLock { state in
+                defer { state.jobs.removeAll(keepingCapacity: true) }
+                return (state.jobs, state.stopped)
+            }
+            for job in jobs { job.runSynchronously(on: asUnownedSerialExecutor()) }
+            if stopped { return }
+        }
+    }
+}

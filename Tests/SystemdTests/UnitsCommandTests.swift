@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// The built `rearguard units` binary against the guest (STYLE T6).
+extension GuestSystemdTests {
+    static var rearguard: String { TestGuest.packageRoot.appendingPathComponent(".build/debug/rearguard").path }
+
+    func runUnits(_ arguments: [String], address: String = TestGuest.address) throws -> (status: Int32, output: String, error: String) {
+        guard FileManager.default.isExecutableFile(atPath: Self.rearguard) else {
+            throw TestGuest.Missing(description: "no \(Self.rearguard): run swift build")
+        }
+        return try TestGuest.run([Self.rearguard, "units"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": address])
+    }
+
+    @Test func unitsJSONPrintsSchemaVersionAndEveryField() async throws {
+        _ = try await TestGuest.bus()
+        let r = try runUnits(["--json", "agent-ok.service", "no-such-unit-rearguard.service"])
+        #expect(r.status == 0, "\(r.error)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any])
+        #expect(doc["schema_version"] as? Int == 1)
+        let units = try #require(doc["units"] as? [[String: Any]])
+        #expect(units.count == 2)
+        let ok = units[0]
+        #expect(ok["unit"] as? String == "agent-ok.service")
+        #expect(ok["load_state"] as? String == "loaded")
+        #expect(ok["active_state"] as? String == "active")
+        #expect(ok["sub_state"] as? String == "running")
+        #expect(ok["result"] as? String == "success")
+        #expect(ok["n_restarts"] as? Int == 0)
+        let id = try #require(ok["invocation_id"] as? String)
+        #expect(id.count == 32 && id.allSatisfy(\.isHexDigit))
+        let changed = try #require(ok["changed_at"] as? String)
+        #expect(ISO8601DateFormatter().date(from: changed) != nil && changed.hasSuffix("Z"))
+        #expect(units[1]["load_state"] as? String == "not-found")
+        #expect(units[1]["changed_at"] is NSNull)
+        #expect(Set(units[1].keys) == Set(ok.keys))
+    }
+
+    @Test func unitsWatchJSONPrintsOneObjectPerChange() async throws {
+        let bus = try await TestGuest.bus()
+        let unit = "agent-sleep@cli.service"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.rearguard)
+        p.arguments = ["units", "--watch", "--json", unit]
+        p.environment = ["DBUS_SYSTEM_BUS_ADDRESS": TestGuest.address]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        try await Task.sleep(for: .milliseconds(500))
+        try await bus.startUnit(unit)
+        try await Task.sleep(for: .milliseconds(500))
+        try await bus.stopUnit(unit)
+        try await Task.sleep(for: .milliseconds(500))
+        kill(p.processIdentifier, SIGKILL)
+        let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        p.waitUntilExit()
+        let objects = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(objects.count >= 3, "\(lines)")
+        #expect(objects.allSatisfy { $0["unit"] as? String == unit && $0["schema_version"] == nil })
+        #expect(objects.contains { $0["sub_state"] as? String == "running" })
+        #expect(objects.last?["active_state"] as? String == "inactive")
+    }
+
+    @Test func unitsExitsOneWithTheAddressWhenTheBusIsUnreachable() throws {
+        let r = try runUnits(["agent-ok.service"], address: "unix:path=/nonexistent/rearguard.sock")
+        #expect(r.status == 1)
+        #expect(r.error.contains("unix:path=/nonexistent/rearguard.sock"))
+        #expect(r.output.isEmpty)
+    }
+
+    @Test func unitsWatchExitsOneWhenTheBusIsUnreachableFromTheStart() throws {
+        let r = try runUnits(["--watch", "agent-ok.service"], address: "unix:path=/nonexistent/rearguard.sock")
+        #expect(r.status == 1)
+        #expect(r.error.contains("unix:path=/nonexistent/rearguard.sock"))
+    }
+
+    @Test func unitsWithoutNamesIsAUsageError() throws {
+        let r = try runUnits([])
+        #expect(r.status == 64)
+    }
+}

@@ -1,0 +1,117 @@
+#!/bin/bash
+# The real systemd the Systemd tests talk to: a Debian 12 rootfs booted with systemd-nspawn
+# in a private network namespace, its system bus reachable from the host through a socket in
+# a bind-mounted directory. Installs nothing (see scripts/deps).
+#
+#   scripts/testenv.sh up       rootfs (from cache or debootstrap) + netns + boot; waits for SystemState
+#   scripts/testenv.sh down     power the guest off, remove netns and cgroups
+#   scripts/testenv.sh status   print the bus address and SystemState
+#   scripts/testenv.sh leader   print the PID of the guest's systemd (for nsenter -t PID -a -r -w)
+#   scripts/testenv.sh rootfs   only build/unpack the rootfs
+#
+# Env: REARGUARD_TESTENV (default /var/tmp/rearguard-testenv), REARGUARD_TESTENV_CACHE
+# (default /var/tmp/rearguard-testenv-cache), MIRROR, REARGUARD_PROBE (a static binary to
+# install as /opt/rearguard/rearguard-systemd-probe in the guest).
+# After `up`: DBUS_SYSTEM_BUS_ADDRESS=$(cat $REARGUARD_TESTENV/run/bus-address)
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+BASE=${REARGUARD_TESTENV:-/var/tmp/rearguard-testenv}
+CACHE=${REARGUARD_TESTENV_CACHE:-/var/tmp/rearguard-testenv-cache}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+SUITE=bookworm
+# what the guest needs; the cache key is the suite plus this list
+GUEST_PACKAGES=systemd,systemd-sysv,dbus,libsystemd0
+ROOT=$BASE/rootfs
+RUN=$BASE/run
+NETNS=rearguard-sd
+MACHINE=rearguard-test
+TARBALL=$CACHE/rootfs-$SUITE-$(echo "$GUEST_PACKAGES" | md5sum | cut -c1-8).tar.zst
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$RUN/dbus/system_bus_socket
+MGR="org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager"
+
+log() { echo "testenv: $*" >&2; }
+need() { command -v "$1" >/dev/null || { log "missing $1: run scripts/deps"; exit 1; }; }
+
+rootfs() {
+  need debootstrap; need zstd
+  mkdir -p "$CACHE" "$BASE"
+  if [ -x "$ROOT/usr/lib/systemd/systemd" ] && [ "$(cat "$BASE/rootfs.key" 2>/dev/null)" = "$TARBALL" ]; then
+    return 0
+  fi
+  rm -rf "$ROOT"
+  if [ -f "$TARBALL" ]; then
+    mkdir "$ROOT"; tar -C "$ROOT" --zstd -xpf "$TARBALL"; log "rootfs from cache $TARBALL"
+  else
+    log "debootstrap $SUITE ($GUEST_PACKAGES), about a minute"
+    debootstrap --variant=minbase --include="$GUEST_PACKAGES" "$SUITE" "$ROOT" "$MIRROR" >"$BASE/debootstrap.log" 2>&1 ||
+      { log "debootstrap failed, see $BASE/debootstrap.log"; exit 1; }
+    rm -rf "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/*_Packages
+    tar -C "$ROOT" --zstd -cpf "$TARBALL.tmp" . && mv "$TARBALL.tmp" "$TARBALL"
+    log "rootfs cached as $TARBALL ($(du -h "$TARBALL" | cut -f1))"
+  fi
+  echo "$TARBALL" > "$BASE/rootfs.key"
+}
+
+is_up() { [ -f "$RUN/wrapper.pid" ] && kill -0 "$(cat "$RUN/wrapper.pid")" 2>/dev/null; }
+
+wait_running() {  # until SystemState is running/degraded
+  local end=$((SECONDS + ${1:-60})) st=
+  while (( SECONDS < end )); do
+    st=$(busctl get-property $MGR SystemState 2>/dev/null) && case $st in *running*|*degraded*) echo "$st"; return 0;; esac
+    sleep 0.05
+  done
+  log "guest did not reach running (last: ${st:-no bus}); see $RUN/console.log"; return 1
+}
+
+up() {
+  need systemd-nspawn; need busctl; need ip
+  if is_up; then log "already up"; wait_running 60 >/dev/null; status; return 0; fi
+  rootfs
+  "$HERE/testenv/configure-guest.sh" "$ROOT" "${REARGUARD_PROBE:-}"
+  rm -rf "$RUN"; mkdir -p "$RUN/dbus"
+  ip netns del "$NETNS" 2>/dev/null || true
+  ip netns add "$NETNS"
+  ip -n "$NETNS" link set lo up          # loopback only: no route leaves the namespace
+  local t0=$(date +%s.%N)
+  setsid "$HERE/testenv/guest-loop.sh" "$ROOT" "$RUN" "$NETNS" "$MACHINE" </dev/null >/dev/null 2>&1 &
+  echo $! > "$RUN/wrapper.pid"
+  wait_running 60 >/dev/null
+  echo "unix:path=$RUN/dbus/system_bus_socket" > "$RUN/bus-address"
+  log "guest running after $(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo '?') s"
+  status
+}
+
+leader() {
+  local cg; cg=$(cat "$RUN/cgroup")
+  head -1 "/sys/fs/cgroup/unified/$cg/payload/init.scope/cgroup.procs" 2>/dev/null ||
+    head -1 "/sys/fs/cgroup/systemd/$cg/payload/init.scope/cgroup.procs"
+}
+
+status() {
+  echo "DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS"
+  echo "SystemState=$(busctl get-property $MGR SystemState 2>/dev/null || echo 'no answer')"
+}
+
+down() {
+  set +e
+  if is_up; then
+    local w; w=$(cat "$RUN/wrapper.pid")
+    busctl call $MGR StartUnit ss poweroff.target replace-irreversibly >/dev/null 2>&1 ||
+      kill "$(pgrep -P "$w" -x systemd-nspawn)" 2>/dev/null   # SIGTERM = orderly halt
+    for _ in $(seq 100); do kill -0 "$w" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$w" 2>/dev/null; then
+      log "guest did not power off in 10 s, killing nspawn"
+      kill -9 "$(pgrep -P "$w" -x systemd-nspawn)" 2>/dev/null; sleep 1
+    fi
+  fi
+  ip netns del "$NETNS" 2>/dev/null
+  rmdir "/run/systemd/nspawn/propagate/$MACHINE" 2>/dev/null
+  rm -f "$RUN/bus-address" "$RUN/wrapper.pid"
+  log "down"
+  return 0
+}
+
+case ${1:-} in
+  up|down|status|rootfs|leader) "$1" ;;
+  *) echo "usage: $0 up|down|status|leader|rootfs" >&2; exit 64 ;;
+esac
