@@ -57,7 +57,7 @@ is_up() { [ -f "$RUN/wrapper.pid" ] && kill -0 "$(cat "$RUN/wrapper.pid")" 2>/de
 wait_running() {  # until SystemState is running/degraded
   local end=$((SECONDS + ${1:-60})) st=
   while (( SECONDS < end )); do
-    st=$(busctl get-property $MGR SystemState 2>/dev/null) && case $st in *running*|*degraded*) echo "$st"; return 0;; esac
+    st=$(busctl --timeout=2 get-property $MGR SystemState 2>/dev/null) && case $st in *running*|*degraded*) echo "$st"; return 0;; esac
     sleep 0.05
   done
   log "guest did not reach running (last: ${st:-no bus}); see $RUN/console.log"; return 1
@@ -92,18 +92,35 @@ status() {
   echo "SystemState=$(busctl get-property $MGR SystemState 2>/dev/null || echo 'no answer')"
 }
 
+kill_guest_cgroup() {  # SIGKILL whatever still runs in our cgroup tree, then remove it
+  local cg; cg=$(cat "$RUN/cgroup" 2>/dev/null) || return 0
+  for h in unified systemd; do
+    [ -d "/sys/fs/cgroup/$h/$cg" ] || continue
+    find "/sys/fs/cgroup/$h/$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
+  done
+  sleep 0.5
+  for h in unified systemd; do
+    [ -d "/sys/fs/cgroup/$h/$cg" ] && find "/sys/fs/cgroup/$h/$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+  return 0
+}
+
 down() {
   set +e
   if is_up; then
     local w; w=$(cat "$RUN/wrapper.pid")
-    busctl call $MGR StartUnit ss poweroff.target replace-irreversibly >/dev/null 2>&1 ||
+    busctl --timeout=5 call $MGR StartUnit ss poweroff.target replace-irreversibly >/dev/null 2>&1 ||
       kill "$(pgrep -P "$w" -x systemd-nspawn)" 2>/dev/null   # SIGTERM = orderly halt
-    for _ in $(seq 100); do kill -0 "$w" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 150); do kill -0 "$w" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$w" 2>/dev/null; then
-      log "guest did not power off in 10 s, killing nspawn"
-      kill -9 "$(pgrep -P "$w" -x systemd-nspawn)" 2>/dev/null; sleep 1
+      # A guest caught mid-boot may ignore the halt. Killing nspawn alone would leave the
+      # guest's init running (no machined here), so kill the whole cgroup tree.
+      log "guest did not power off in 15 s, killing it"
+      kill -9 "$w" "$(pgrep -P "$w" -x systemd-nspawn)" 2>/dev/null
+      kill_guest_cgroup
     fi
   fi
+  kill_guest_cgroup   # no-op after a clean poweroff: the wrapper removed it
   ip netns del "$NETNS" 2>/dev/null
   rmdir "/run/systemd/nspawn/propagate/$MACHINE" 2>/dev/null
   rm -f "$RUN/bus-address" "$RUN/wrapper.pid"
