@@ -1,4 +1,0 @@
-import Testing
-@testable import RearguardCore
-
-@Test func moduleLinks() { #expect(Bool(true)) }
