@@ -1,3 +1,3 @@
 import RearguardCLI
 
-await Rearguard.main()
+await Rearguard.start()
