@@ -56,6 +56,15 @@ public struct DNSTarget: Sendable, Equatable {
     public var expectRcode: String
     /// When set, the answers (presentation form) must be exactly this set.
     public var expectAnswers: [String]?
+
+    /// Creates a DNS target.
+    public init(server: HostPort, query: String, type: String = "A", expectRcode: String = "NOERROR", expectAnswers: [String]? = nil) {
+        self.server = server
+        self.query = query
+        self.type = type
+        self.expectRcode = expectRcode
+        self.expectAnswers = expectAnswers
+    }
 }
 
 /// What an NTP check asks and expects.
@@ -66,6 +75,13 @@ public struct NTPTarget: Sendable, Equatable {
     public var maxStratum: Int
     /// When set, the largest acceptable clock offset.
     public var maxOffset: Duration?
+
+    /// Creates an NTP target.
+    public init(server: HostPort, maxStratum: Int = 15, maxOffset: Duration? = nil) {
+        self.server = server
+        self.maxStratum = maxStratum
+        self.maxOffset = maxOffset
+    }
 }
 
 /// How a DHCP check probes the server.
@@ -84,6 +100,13 @@ public struct DHCPTarget: Sendable, Equatable {
     public var mode: DHCPMode
     /// When set, the reply's server identifier (option 54) must be this IPv4 address.
     public var expectServer: String?
+
+    /// Creates a DHCP target.
+    public init(interface: String, mode: DHCPMode, expectServer: String? = nil) {
+        self.interface = interface
+        self.mode = mode
+        self.expectServer = expectServer
+    }
 }
 
 /// What an HTTP check fetches and expects.
@@ -94,6 +117,13 @@ public struct HTTPTarget: Sendable, Equatable {
     public var expectStatus: Int?
     /// When set, the body must contain this substring.
     public var expectBody: String?
+
+    /// Creates an HTTP target.
+    public init(url: String, expectStatus: Int? = nil, expectBody: String? = nil) {
+        self.url = url
+        self.expectStatus = expectStatus
+        self.expectBody = expectBody
+    }
 }
 
 /// The kind-specific part of a check.
