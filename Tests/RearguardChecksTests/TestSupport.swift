@@ -24,46 +24,66 @@ func requireTool(_ name: String, package: String) throws -> String {
     throw MissingTool(tool: name, package: package)
 }
 
-/// Runs a command to completion and returns its exit status and output.
-@discardableResult
-func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: args[0])
-    p.arguments = Array(args.dropFirst())
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let result = (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    if check && result.0 != 0 { throw CommandFailed(description: "\(args.joined(separator: " ")) exited \(result.0): \(result.2)") }
-    return result
+/// Starts a program with stdout and stderr going to `output`, default signals and an empty mask
+/// (the test runner's threads block SIGTERM, which children would inherit).
+func spawn(_ args: [String], output: String) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attr, &none)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, args[0], &actions, &attr, &argv, environ)
+    guard rc == 0 else { throw CommandFailed(description: "cannot start \(args[0]): error \(rc)") }
+    return pid
 }
 
-/// A server process started by a test and stopped when the test drops it.
+/// Waits for a child without Foundation's run loop (which spins under Swift concurrency).
+func reap(_ pid: pid_t) -> Int32 {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}
+
+/// Runs a command to completion and returns its exit status and output (stdout and stderr together).
+@discardableResult
+func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String) {
+    let file = NSTemporaryDirectory() + "rearguard-sh-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let status = reap(try spawn(args, output: file))
+    let out = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+    if check && status != 0 { throw CommandFailed(description: "\(args.joined(separator: " ")) exited \(status): \(out)") }
+    return (status, out)
+}
+
+/// A server process started by a test and killed when the test drops it.
 final class ServerProcess {
-    let process = Process()
+    let pid: pid_t
     let log: String
+    private var isRunning = true
 
     init(_ args: [String], log: String) throws {
         self.log = log
-        process.executableURL = URL(fileURLWithPath: args[0])
-        process.arguments = Array(args.dropFirst())
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = FileHandle(forWritingAtPath: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        pid = try spawn(args, output: log)
     }
 
     func stop() {
-        guard process.isRunning else { return }
-        // SIGKILL: children of the test process inherit a blocked SIGTERM from the runtime's threads.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        guard isRunning else { return }
+        isRunning = false
+        kill(pid, SIGKILL)
+        _ = reap(pid)
     }
 
     deinit { stop() }
@@ -75,7 +95,7 @@ final class ServerProcess {
 /// A port that was free a moment ago on 127.0.0.1 for both UDP and TCP.
 func freePort() -> UInt16 {
     for _ in 0..<50 {
-        let port = UInt16.random(in: 20_000...59_000)
+        let port = UInt16.random(in: 10_000...32_000)  // below the ephemeral range, so no client socket holds it
         if canBind(port, SOCK_DGRAM) && canBind(port, SOCK_STREAM) { return port }
     }
     return 0
