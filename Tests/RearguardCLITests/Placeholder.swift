@@ -1,4 +1,0 @@
-import Testing
-@testable import RearguardCLI
-
-@Test func moduleLinks() { #expect(Bool(true)) }
