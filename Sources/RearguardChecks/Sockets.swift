@@ -22,8 +22,7 @@ enum ProbeError: Error, Equatable {
 }
 
 /// A resolved socket address (IPv4 or IPv6).
-struct SocketAddress: @unchecked Sendable {
-    // SAFETY: a plain value copy of sockaddr_storage; no pointers inside.
+struct SocketAddress {
     var storage = sockaddr_storage()
     var length: socklen_t = 0
     var family: Int32 { Int32(storage.ss_family) }

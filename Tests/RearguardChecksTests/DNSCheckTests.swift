@@ -21,13 +21,14 @@ final class DNSMasqServer {
             "--txt-record=txt.agenttest.lan,hello world", "--srv-host=_ntp._udp.agenttest.lan,gw.agenttest.lan,123,1,5",
             "--txt-record=big.agenttest.lan,\(Self.bigTXT)",
         ], log: dir + "/log")
-        let ready = await waitUntil(5) { [port] in
-            let o = await DNSCheck(target: DNSTarget(
+        var last = ProbeOutcome.fail("not probed")
+        let ready = await waitUntil(10) { [port] in
+            last = await DNSCheck(target: DNSTarget(
                 server: HostPort(host: "127.0.0.1", port: port), query: "gw.agenttest.lan", type: "A", expectRcode: "NOERROR",
-                expectAnswers: nil)).probe(until: .now.advanced(by: .milliseconds(200)))
-            return o.status == .pass
+                expectAnswers: nil)).probe(until: .now.advanced(by: .milliseconds(500)))
+            return last.status == .pass
         }
-        if !ready { throw CommandFailed(description: "dnsmasq did not answer: \(server.output)") }
+        if !ready { throw CommandFailed(description: "dnsmasq on port \(port) did not answer (\(last.message)): \(server.output)") }
     }
 
     func target(_ query: String, type: String = "A", rcode: String = "NOERROR", answers: [String]? = nil) -> DNSTarget {
