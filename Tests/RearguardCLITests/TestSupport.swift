@@ -136,7 +136,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 func rearguardBinary() throws -> String {
     let path = packageRoot + "/.build/debug/rearguard"
     guard FileManager.default.isExecutableFile(atPath: path) else {
-        throw CommandFailed(description: "\(path) missing: run swift build first")
+        throw CommandFailed(description: "\(path) missing: run swift build before swift test (swift test does not relink it)")
     }
     return path
 }
