@@ -12,12 +12,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries (STYLE C1): module maps and shims only.
         .systemLibrary(
             name: "COSTree", pkgConfig: "ostree-1",
             providers: [.apt(["libostree-dev"]), .yum(["ostree-devel"])]),
+        .systemLibrary(name: "CResolv", providers: [.apt(["libc6-dev"]), .yum(["glibc-devel"])]),
         .systemLibrary(
             name: "CSystemd", pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"]), .yum(["systemd-devel"])]),
@@ -32,9 +34,15 @@ let package = Package(
         // Pure domain: no C imports.
         .target(
             name: "RearguardCore",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
             swiftSettings: strict),
-        .target(name: "RearguardChecks", dependencies: ["RearguardCore"], swiftSettings: strict),
+        .target(
+            name: "RearguardChecks",
+            dependencies: ["RearguardCore", "CResolv", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .target(name: "RearguardAPI", dependencies: ["RearguardCore"], swiftSettings: strict),
         .target(
             name: "RearguardDaemon",

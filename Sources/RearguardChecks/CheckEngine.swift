@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import RearguardCore
+
+/// Runs checks concurrently, each under its own deadline, and turns every outcome into a
+/// `CheckResult`; nothing throws out of it and one hung target never delays another (STYLE K4).
+public struct CheckEngine: Sendable {
+    /// The port to systemd for unit checks; nil: unit checks fail with "no unit inspector".
+    public let unitInspector: (any UnitInspector)?
+    /// Restarts seen by unit checks (and by the daemon's watch, if it feeds this monitor).
+    public let flapMonitor: UnitFlapMonitor
+    /// Slack after a check's own deadline before the engine stops waiting for it.
+    public let grace: Duration
+    let logger: Logger
+
+    /// An engine; pass the sd-bus inspector to make unit checks real.
+    public init(
+        unitInspector: (any UnitInspector)?, flapMonitor: UnitFlapMonitor = UnitFlapMonitor(),
+        grace: Duration = .milliseconds(20), logger: Logger = Logger(label: "rearguard.checks")
+    ) {
+        self.unitInspector = unitInspector
+        self.flapMonitor = flapMonitor
+        self.grace = grace
+        self.logger = logger
+    }
+
+    /// The probe for one spec.
+    public func healthCheck(for spec: CheckSpec) -> any HealthCheck {
+        switch spec.target {
+        case .dns(let t): DNSCheck(target: t)
+        case .ntp(let t): NTPCheck(target: t)
+        case .dhcp(let t): DHCPCheck(target: t)
+        case .tcp(let a): TCPCheck(address: a)
+        case .http(let t): HTTPCheck(target: t)
+        case .unit(let name): UnitCheck(unit: name, interval: spec.interval, inspector: unitInspector, monitor: flapMonitor)
+        case .command(let argv): ExecCheck(command: argv)
+        }
+    }
+
+    /// Runs every check once, all at the same time; results come back in the order of `specs`.
+    public func runOnce(_ specs: [CheckSpec]) async -> [CheckResult] {
+        await withTaskGroup(of: (Int, CheckResult).self) { group in
+            for (index, spec) in specs.enumerated() {
+                group.addTask { (index, await run(spec)) }
+            }
+            var results = [CheckResult?](repeating: nil, count: specs.count)
+            for await (index, result) in group { results[index] = result }
+            return results.compactMap { $0 }
+        }
+    }
+
+    /// Runs one check under its deadline (`timeout`); a probe that overruns is abandoned as "timeout".
+    public func run(_ spec: CheckSpec) async -> CheckResult {
+        let start = ContinuousClock.now
+        let deadline = start.advanced(by: spec.timeout)
+        let check = healthCheck(for: spec)
+        let outcome = await withTaskGroup(of: ProbeOutcome?.self) { group in
+            group.addTask { await check.probe(until: deadline) }
+            group.addTask {
+                try? await Task.sleep(until: deadline.advanced(by: grace), clock: .continuous)
+                return Task.isCancelled ? nil : .fail("timeout")
+            }
+            var first: ProbeOutcome?
+            while first == nil, let next = await group.next() { first = next }
+            group.cancelAll()
+            return first ?? .fail("timeout")
+        }
+        let result = CheckResult(
+            name: spec.name, kind: spec.kind, required: spec.required, status: outcome.status,
+            latencyMs: elapsedMs(since: start), message: outcome.message, observedAt: Date())
+        if result.isPassing {
+            logger.debug("check passed", metadata: ["check": "\(spec.name)", "message": "\(result.message)"])
+        } else {
+            logger.warning("check failed", metadata: ["check": "\(spec.name)", "message": "\(result.message)"])
+        }
+        return result
+    }
+}

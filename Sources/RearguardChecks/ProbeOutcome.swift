@@ -1,0 +1,20 @@
+import RearguardCore
+
+/// What one probe saw: pass or fail and a short lowercase phrase.
+public struct ProbeOutcome: Sendable, Equatable {
+    /// Pass or fail.
+    public var status: CheckStatus
+    /// What was seen.
+    public var message: String
+
+    /// A passing outcome.
+    public static func pass(_ message: String) -> ProbeOutcome { ProbeOutcome(status: .pass, message: message) }
+    /// A failing outcome.
+    public static func fail(_ message: String) -> ProbeOutcome { ProbeOutcome(status: .fail, message: message) }
+}
+
+/// One kind of probe: runs once against its target and never throws or outlives `deadline` by much.
+public protocol HealthCheck: Sendable {
+    /// Probes the target once; must return by `deadline` (the engine enforces it too).
+    func probe(until deadline: ContinuousClock.Instant) async -> ProbeOutcome
+}

@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+import RearguardCore
+
+/// A failure that names what to install, so a missing server never turns into a skipped test.
+struct MissingTool: Error, CustomStringConvertible {
+    let tool: String
+    let package: String
+    var description: String { "\(tool) not found: apt-get install \(package) (scripts/deps installs it)" }
+}
+
+struct CommandFailed: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Finds a server binary or fails loudly with its apt package (STYLE T5).
+func requireTool(_ name: String, package: String) throws -> String {
+    let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+    for dir in dirs where FileManager.default.isExecutableFile(atPath: dir + "/" + name) { return dir + "/" + name }
+    throw MissingTool(tool: name, package: package)
+}
+
+/// Starts a program with stdout and stderr going to `output`, default signals and an empty mask
+/// (the test runner's threads block SIGTERM, which children would inherit).
+func spawn(_ args: [String], output: String) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attr, &none)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, args[0], &actions, &attr, &argv, environ)
+    guard rc == 0 else { throw CommandFailed(description: "cannot start \(args[0]): error \(rc)") }
+    return pid
+}
+
+/// Waits for a child without Foundation's run loop (which spins under Swift concurrency).
+func reap(_ pid: pid_t) -> Int32 {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}
+
+/// Runs a command to completion and returns its exit status and output (stdout and stderr together).
+@discardableResult
+func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String) {
+    let file = NSTemporaryDirectory() + "rearguard-sh-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let status = reap(try spawn(args, output: file))
+    let out = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+    if check && status != 0 { throw CommandFailed(description: "\(args.joined(separator: " ")) exited \(status): \(out)") }
+    return (status, out)
+}
+
+/// A server process started by a test and killed when the test drops it.
+final class ServerProcess {
+    let pid: pid_t
+    let log: String
+    private var isRunning = true
+
+    init(_ args: [String], log: String) throws {
+        self.log = log
+        pid = try spawn(args, output: log)
+    }
+
+    func stop() {
+        guard isRunning else { return }
+        isRunning = false
+        kill(pid, SIGKILL)
+        _ = reap(pid)
+    }
+
+    deinit { stop() }
+
+    /// The server's log so far, for failure messages.
+    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+}
+
+/// A port that was free a moment ago on 127.0.0.1 for both UDP and TCP.
+func freePort() -> UInt16 {
+    for _ in 0..<50 {
+        let port = UInt16.random(in: 10_000...32_000)  // below the ephemeral range, so no client socket holds it
+        if canBind(port, SOCK_DGRAM) && canBind(port, SOCK_STREAM) { return port }
+    }
+    return 0
+}
+
+private func canBind(_ port: UInt16, _ type: __socket_type) -> Bool {
+    let fd = socket(AF_INET, Int32(type.rawValue), 0)
+    defer { close(fd) }
+    var a = sockaddr_in()
+    a.sin_family = sa_family_t(AF_INET)
+    a.sin_port = port.bigEndian
+    a.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+}
+
+
+/// Polls `condition` until it holds or `seconds` pass.
+func waitUntil(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return await condition()
+}
+
+/// A scratch directory for one test.
+func scratchDir(_ tag: String) -> String {
+    let path = NSTemporaryDirectory() + "rearguard-\(tag)-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The package root, found from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// The built `rearguard` binary (`swift build` makes it; `swift test` builds it too).
+func rearguardBinary() throws -> String {
+    let path = packageRoot + "/.build/debug/rearguard"
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw CommandFailed(description: "\(path) missing: run swift build before swift test (swift test does not relink it)")
+    }
+    return path
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import RearguardChecks
-
-@Test func moduleLinks() { #expect(Bool(true)) }

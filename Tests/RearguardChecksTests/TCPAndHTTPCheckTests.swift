@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+@testable import RearguardChecks
+import RearguardCore
+
+/// A small Python HTTP server on loopback: /ok 200 "healthy", /missing 404, /slow answers after 5 s.
+final class HTTPServer {
+    let port: UInt16
+    let server: ServerProcess
+    static let script = """
+        import sys, time
+        from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/slow":
+                    time.sleep(5)
+                code, body = (200, b"healthy") if self.path in ("/ok", "/slow") else (404, b"no")
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *a):
+                pass
+        ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+        """
+
+    init() async throws {
+        let python = try requireTool("python3", package: "python3")
+        port = freePort()
+        let dir = scratchDir("http")
+        try Self.script.write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
+        server = try ServerProcess([python, dir + "/server.py", "\(port)"], log: dir + "/log")
+        let address = HostPort(host: "127.0.0.1", port: port)
+        let up = await waitUntil(10) { await TCPCheck(address: address).probe(until: .now.advanced(by: .milliseconds(200))).status == .pass }
+        if !up { throw CommandFailed(description: "http server did not start: \(server.output)") }
+    }
+
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+}
+
+@Suite(.serialized) struct TCPAndHTTPCheckTests {
+    let engine = CheckEngine(unitInspector: nil)
+
+    @Test func tcpPassesOnAnOpenPortAndFailsAtOnceOnAClosedOne() async throws {
+        let http = try await HTTPServer()
+        let open = await engine.run(CheckSpec(name: "open", target: .tcp(address: HostPort(host: "127.0.0.1", port: http.port))))
+        #expect(open.status == .pass, "\(open.message)")
+        http.server.stop()
+        let closed = await engine.run(CheckSpec(name: "closed", target: .tcp(address: HostPort(host: "127.0.0.1", port: http.port))))
+        #expect(closed.status == .fail && closed.message == "connection refused")
+        #expect(closed.latencyMs < 500)
+    }
+
+    @Test func tcpResolvesLocalhost() async throws {
+        let http = try await HTTPServer()
+        let r = await engine.run(CheckSpec(name: "name", target: .tcp(address: HostPort(host: "localhost", port: http.port))))
+        #expect(r.status == .pass, "\(r.message)")
+    }
+
+    @Test func httpPassesOn200WithTheExpectedBody() async throws {
+        let http = try await HTTPServer()
+        let r = await engine.run(CheckSpec(name: "ok", target: .http(HTTPTarget(url: http.url("/ok"), expectBody: "healthy"))))
+        #expect(r.status == .pass && r.message == "status 200", "\(r.message)")
+    }
+
+    @Test func httpFailsOnAMissingBodySubstring() async throws {
+        let http = try await HTTPServer()
+        let r = await engine.run(CheckSpec(name: "body", target: .http(HTTPTarget(url: http.url("/ok"), expectBody: "sick"))))
+        #expect(r.status == .fail && r.message.contains("body lacks"), "\(r.message)")
+    }
+
+    @Test func httpFailsOn404UnlessItIsTheExpectedStatus() async throws {
+        let http = try await HTTPServer()
+        let r = await engine.run(CheckSpec(name: "404", target: .http(HTTPTarget(url: http.url("/missing")))))
+        #expect(r.status == .fail && r.message == "status 404", "\(r.message)")
+        let expected = await engine.run(CheckSpec(name: "404", target: .http(HTTPTarget(url: http.url("/missing"), expectStatus: 404))))
+        #expect(expected.status == .pass, "\(expected.message)")
+    }
+
+    @Test func httpTimesOutOnASlowServerAtTheDeadline() async throws {
+        let http = try await HTTPServer()
+        let r = await engine.run(CheckSpec(name: "slow", target: .http(HTTPTarget(url: http.url("/slow"))), timeout: .milliseconds(500)))
+        #expect(r.status == .fail && r.message == "timeout", "\(r.message)")
+        #expect(r.latencyMs < 1000)
+    }
+
+    @Test func httpFailsAtOnceOnAClosedPort() async throws {
+        let http = try await HTTPServer()
+        http.server.stop()
+        let r = await engine.run(CheckSpec(name: "closed", target: .http(HTTPTarget(url: http.url("/ok")))))
+        #expect(r.status == .fail && r.message == "connection refused", "\(r.message)")
+    }
+}
+
+@Suite struct ExecCheckTests {
+    let engine = CheckEngine(unitInspector: nil)
+
+    @Test func exitZeroPassesAndOutputIsCaptured() async {
+        let r = await engine.run(CheckSpec(name: "ok", target: .command(["/bin/sh", "-c", "echo fine; echo also >&2"])))
+        #expect(r.status == .pass && r.message == "exit 0: fine\nalso", "\(r.message)")
+    }
+
+    @Test func nonZeroExitFails() async {
+        let r = await engine.run(CheckSpec(name: "bad", target: .command(["/bin/sh", "-c", "echo broken; exit 3"])))
+        #expect(r.status == .fail && r.message == "exit 3: broken")
+    }
+
+    @Test func noShellIsInvolved() async {
+        let r = await engine.run(CheckSpec(name: "echo", target: .command(["echo", "$HOME", ";", "false"])))
+        #expect(r.status == .pass && r.message == "exit 0: $HOME ; false")
+    }
+
+    @Test func aProgramPastItsDeadlineIsKilledWithItsChildren() async throws {
+        let dir = scratchDir("exec")
+        let marker = dir + "/child-survived"
+        let r = await engine.run(CheckSpec(
+            name: "slow", target: .command(["/bin/sh", "-c", "(sleep 1; touch \(marker)) & echo started; sleep 30"]),
+            timeout: .milliseconds(300)))
+        #expect(r.status == .fail && r.message == "timeout, killed: started", "\(r.message)")
+        #expect(r.latencyMs < 1000)
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(!FileManager.default.fileExists(atPath: marker))
+    }
+
+    @Test func aMissingProgramFails() async {
+        let r = await engine.run(CheckSpec(name: "missing", target: .command(["/nonexistent/rearguard-probe"])))
+        #expect(r.status == .fail && r.message == "program not found: /nonexistent/rearguard-probe")
+    }
+
+    @Test func outputIsCappedAt4KiB() async {
+        let r = await engine.run(CheckSpec(name: "chatty", target: .command(["/bin/sh", "-c", "yes | head -c 100000; exit 0"])))
+        #expect(r.status == .pass)
+        #expect(r.message.utf8.count <= ExecCheck.outputLimit + "exit 0: ".count)
+    }
+}
