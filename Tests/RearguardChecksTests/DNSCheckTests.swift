@@ -15,7 +15,7 @@ final class DNSMasqServer {
         let dir = scratchDir("dnsmasq")
         server = try ServerProcess([
             dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
-            "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(port)", "--pid-file=", "--user=root",
+            "--listen-address=127.0.0.1,::1", "--bind-interfaces", "--port=\(port)", "--pid-file=", "--user=root",
             "--local=/agenttest.lan/", "--host-record=gw.agenttest.lan,10.213.0.1,fd00::1",
             "--cname=www.agenttest.lan,gw.agenttest.lan", "--mx-host=agenttest.lan,mail.agenttest.lan,10",
             "--txt-record=txt.agenttest.lan,hello world", "--srv-host=_ntp._udp.agenttest.lan,gw.agenttest.lan,123,1,5",
@@ -61,6 +61,14 @@ final class DNSMasqServer {
             let r = await probe(dns.target(name, type: type, answers: [answer]))
             #expect(r.status == .pass, "\(type): \(r.message)")
         }
+    }
+
+    @Test func asksOverIPv6Loopback() async throws {
+        let dns = try await DNSMasqServer()
+        var t = dns.target("gw.agenttest.lan", answers: ["10.213.0.1"])
+        t.server = HostPort(host: "::1", port: dns.port)
+        let r = await probe(t)
+        #expect(r.status == .pass, "\(r.message)")
     }
 
     @Test func failsOnAWrongAnswer() async throws {

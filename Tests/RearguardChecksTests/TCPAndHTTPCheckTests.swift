@@ -116,7 +116,9 @@ final class HTTPServer {
         let r = await engine.run(CheckSpec(
             name: "slow", target: .command(["/bin/sh", "-c", "(sleep 1; touch \(marker)) & echo started; sleep 30"]),
             timeout: .milliseconds(300)))
-        #expect(r.status == .fail && r.message == "timeout, killed: started", "\(r.message)")
+        // "timeout, killed: started" from the probe, or plain "timeout" when the engine's own deadline
+        // (20 ms later) wins on a loaded machine; the kill happens either way.
+        #expect(r.status == .fail && r.message.hasPrefix("timeout"), "\(r.message)")
         #expect(r.latencyMs < 1000)
         try await Task.sleep(for: .milliseconds(1200))
         #expect(!FileManager.default.fileExists(atPath: marker))
