@@ -4,6 +4,7 @@ import Logging
 import RearguardAPI
 import RearguardChecks
 import RearguardCore
+import Systemd
 
 extension Rearguard {
     /// `rearguard check`: run every configured check once, now, and report.
@@ -33,12 +34,13 @@ extension Rearguard {
             }
             var specs = settings.checks
             if settings.greenboot.enabled { specs += Greenboot.checks() }
-            // The sd-bus UnitInspector plugs in here once the Systemd module provides it; until
-            // then unit checks report "no unit inspector".
             // The table already shows every failure; the log says more only with --verbose.
             var logger = Logger(label: "rearguard.check")
             logger.logLevel = verbose ? .debug : .error
-            let engine = CheckEngine(unitInspector: nil, logger: logger)
+            // Unit checks read systemd over sd-bus (DBUS_SYSTEM_BUS_ADDRESS, else the system bus); the bus
+            // connects on first use, so a config without unit checks never touches it.
+            let inspector = SystemdUnitInspector(bus: Bus(logger: logger), logger: logger)
+            let engine = CheckEngine(unitInspector: inspector, logger: logger)
             let results = await engine.runOnce(specs)
             print(try CheckReport(results: results).render(json: json), terminator: "")
             if results.contains(where: { $0.required && !$0.isPassing }) { throw ExitCode.failure }
