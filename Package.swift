@@ -70,7 +70,7 @@ let package = Package(
             path: "Tests/SystemdProbe", swiftSettings: strict),
         .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore"], swiftSettings: strict),
         .testTarget(name: "RearguardDaemonTests", dependencies: ["RearguardDaemon", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks"], swiftSettings: strict),
+        .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RearguardCLITests", dependencies: ["RearguardCLI", "RearguardDaemon", "TestSupport"], swiftSettings: strict),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RearguardCLI
 import RearguardAPI
 import RearguardCore
@@ -73,7 +74,7 @@ final class DHCPNamespaces {
             expect_server = "\(expectServer)"
             timeout = "\(timeout)"
             """.write(toFile: config + "/10-dhcp.toml", atomically: true, encoding: .utf8)
-        let run = try sh([ip, "netns", "exec", namespace, try rearguardBinary(), "check", "--json", "--config-dir", config], check: false)
+        let run = try sh([ip, "netns", "exec", namespace, try Shell.rearguardBinary(), "check", "--json", "--config-dir", config], check: false)
         let json = run.out.drop { $0 != "{" }
         let report = try RearguardJSON.decoder().decode(CheckReport.self, from: Data(json.utf8))
         return try #require(report.results.first)
@@ -155,7 +156,7 @@ final class DHCPNamespaces {
     }
 
     @Test func checkExitsOneWhenARequiredCheckFailsAndZeroWhenOnlyAnOptionalOneDoes() throws {
-        let bin = try rearguardBinary()
+        let bin = try Shell.rearguardBinary()
         let failing = try write("[[check]]\nname = \"f\"\nkind = \"command\"\ncommand = [\"/bin/false\"]\n")
         #expect(try sh([bin, "check", "--config-dir", failing], check: false).status == 1)
         let optional = try write("[[check]]\nname = \"f\"\nkind = \"command\"\ncommand = [\"/bin/false\"]\nrequired = false\n")
@@ -166,7 +167,7 @@ final class DHCPNamespaces {
 
     @Test func checkPrintsTheJSONSchema() throws {
         let dir = try write("[[check]]\nname = \"t\"\nkind = \"command\"\ncommand = [\"/bin/true\"]\n")
-        let run = try sh([try rearguardBinary(), "check", "--json", "--config-dir", dir])
+        let run = try sh([try Shell.rearguardBinary(), "check", "--json", "--config-dir", dir])
         let object = try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any]
         #expect(object?["schema_version"] as? Int == 1)
         let first = (object?["results"] as? [[String: Any]])?.first
@@ -175,14 +176,14 @@ final class DHCPNamespaces {
 
     @Test func configValidatePrintsTheEffectiveConfig() throws {
         let dir = try write("[assessment]\nsoak = \"20m\"\n")
-        let run = try sh([try rearguardBinary(), "config", "validate", "--config-dir", dir])
+        let run = try sh([try Shell.rearguardBinary(), "config", "validate", "--config-dir", dir])
         #expect(run.out.contains("[assessment]\nmode = \"enforce\"\nsoak = \"20m\""))
         #expect(run.out.contains("zincati_config_dir = \"/run/host/zincati/config.d\""))
     }
 
     @Test func configValidateNamesFileAndKeyAndExitsOne() throws {
         let dir = try write("[assessment]\nsoke = \"20m\"\n")
-        let run = try sh([try rearguardBinary(), "config", "validate", "--config-dir", dir], check: false)
+        let run = try sh([try Shell.rearguardBinary(), "config", "validate", "--config-dir", dir], check: false)
         #expect(run.status == 1)
         #expect(run.out.contains("\(dir)/10.toml: assessment.soke: unknown key (unknown-key)"), "\(run.out)")
     }

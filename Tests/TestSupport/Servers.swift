@@ -1,23 +1,28 @@
+// Servers and processes for the check and CLI tests: started with posix_spawn and reaped with waitpid,
+// so no Foundation run loop spins under Swift concurrency.
 #if canImport(Glibc)
 import Glibc
 #endif
 import Foundation
-import Testing
-import RearguardCore
 
 /// A failure that names what to install, so a missing server never turns into a skipped test.
-struct MissingTool: Error, CustomStringConvertible {
-    let tool: String
-    let package: String
-    var description: String { "\(tool) not found: apt-get install \(package) (scripts/deps installs it)" }
+public struct MissingTool: Error, CustomStringConvertible {
+    public let tool: String
+    public let package: String
+    public init(tool: String, package: String) {
+        self.tool = tool
+        self.package = package
+    }
+    public var description: String { "\(tool) not found: apt-get install \(package) (scripts/deps installs it)" }
 }
 
-struct CommandFailed: Error, CustomStringConvertible {
-    let description: String
+public struct CommandFailed: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Finds a server binary or fails loudly with its apt package (STYLE T5).
-func requireTool(_ name: String, package: String) throws -> String {
+public func requireTool(_ name: String, package: String) throws -> String {
     let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
         + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
     for dir in dirs where FileManager.default.isExecutableFile(atPath: dir + "/" + name) { return dir + "/" + name }
@@ -26,7 +31,7 @@ func requireTool(_ name: String, package: String) throws -> String {
 
 /// Starts a program with stdout and stderr going to `output`, default signals and an empty mask
 /// (the test runner's threads block SIGTERM, which children would inherit).
-func spawn(_ args: [String], output: String) throws -> pid_t {
+public func spawn(_ args: [String], output: String) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -51,7 +56,7 @@ func spawn(_ args: [String], output: String) throws -> pid_t {
 }
 
 /// Waits for a child without Foundation's run loop (which spins under Swift concurrency).
-func reap(_ pid: pid_t) -> Int32 {
+public func reap(_ pid: pid_t) -> Int32 {
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
@@ -59,7 +64,7 @@ func reap(_ pid: pid_t) -> Int32 {
 
 /// Runs a command to completion and returns its exit status and output (stdout and stderr together).
 @discardableResult
-func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String) {
+public func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String) {
     let file = NSTemporaryDirectory() + "rearguard-sh-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: file) }
     let status = reap(try spawn(args, output: file))
@@ -69,17 +74,17 @@ func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: Str
 }
 
 /// A server process started by a test and killed when the test drops it.
-final class ServerProcess {
-    let pid: pid_t
-    let log: String
+public final class ServerProcess {
+    public let pid: pid_t
+    public let log: String
     private var isRunning = true
 
-    init(_ args: [String], log: String) throws {
+    public init(_ args: [String], log: String) throws {
         self.log = log
         pid = try spawn(args, output: log)
     }
 
-    func stop() {
+    public func stop() {
         guard isRunning else { return }
         isRunning = false
         kill(pid, SIGKILL)
@@ -89,11 +94,11 @@ final class ServerProcess {
     deinit { stop() }
 
     /// The server's log so far, for failure messages.
-    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+    public var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 }
 
 /// A port that was free a moment ago on 127.0.0.1 for both UDP and TCP.
-func freePort() -> UInt16 {
+public func freePort() -> UInt16 {
     for _ in 0..<50 {
         let port = UInt16.random(in: 10_000...32_000)  // below the ephemeral range, so no client socket holds it
         if canBind(port, SOCK_DGRAM) && canBind(port, SOCK_STREAM) { return port }
@@ -111,11 +116,32 @@ private func canBind(_ port: UInt16, _ type: __socket_type) -> Bool {
     return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
 }
 
+
+/// Polls `condition` until it holds or `seconds` pass.
+public func waitUntil(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return await condition()
+}
+
+/// A scratch directory for one test.
+public func scratchDir(_ tag: String) -> String {
+    let path = NSTemporaryDirectory() + "rearguard-\(tag)-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The package root, found from this file's path.
+public let packageRoot = Shell.packageRoot.path
+
 /// A UDP socket bound on loopback that receives and never answers: a hung target.
-final class SilentUDP {
-    let fd: Int32
-    let port: UInt16
-    init() {
+public final class SilentUDP {
+    public let fd: Int32
+    public let port: UInt16
+    public init() {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         self.fd = fd
         var a = sockaddr_in()
@@ -132,23 +158,3 @@ final class SilentUDP {
     }
     deinit { close(fd) }
 }
-
-/// Polls `condition` until it holds or `seconds` pass.
-func waitUntil(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
-    let end = Date().addingTimeInterval(seconds)
-    while Date() < end {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return await condition()
-}
-
-/// A scratch directory for one test.
-func scratchDir(_ tag: String) -> String {
-    let path = NSTemporaryDirectory() + "rearguard-\(tag)-\(UUID().uuidString.prefix(8))"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
