@@ -23,6 +23,11 @@ public struct BootedIdentity: Sendable, Equatable, Codable {
     public init(_ deployment: DeploymentInfo) {
         self.init(osname: deployment.osname, checksum: deployment.checksum, serial: deployment.serial)
     }
+
+    /// The identity of a deployment as libostree describes it.
+    init(_ deployment: Deployment) {
+        self.init(osname: deployment.osname, checksum: deployment.checksum, serial: deployment.serial)
+    }
 }
 
 /// Reads deployments through libostree: the booted one from libostree when it knows it, else from the kernel
@@ -70,31 +75,32 @@ public struct OSTreeDeploymentSource: DeploymentSource {
             throw OSTreeError(.noDeployments, "sysroot \(sysroot) has no deployments\(hint)")
         }
 
-        let booted: (osname: String, checksum: String, serial: Int)?
+        // The booted deployment must be one the sysroot lists (never a staged one).
+        func isListed(_ identity: BootedIdentity) -> Bool {
+            deployments.contains { !$0.isStaged && BootedIdentity($0) == identity }
+        }
+        let booted: BootedIdentity?
         let source: BootedSource
         if let native = try root.libostreeBootedDeployment() {
-            booted = (native.osname, native.checksum, native.serial)
+            booted = BootedIdentity(native)
             source = .libostree
         } else if let knownBooted {
-            guard deployments.contains(where: {
-                !$0.isStaged && $0.osname == knownBooted.osname && $0.checksum == knownBooted.checksum && $0.serial == knownBooted.serial
-            }) else {
+            guard isListed(knownBooted) else {
                 throw OSTreeError(
                     .bootedNotFound,
                     "booted deployment \(knownBooted.checksum).\(knownBooted.serial) is no longer listed by sysroot \(sysroot)")
             }
-            booted = (knownBooted.osname, knownBooted.checksum, knownBooted.serial)
+            booted = knownBooted
             source = .kernelCommandLine(cmdline)
         } else if let argument = try BootArgument.find(inCommandLine: try readCommandLine(), source: cmdline) {
             let resolved = try root.resolve(argument)
-            guard deployments.contains(where: {
-                !$0.isStaged && $0.osname == resolved.osname && $0.checksum == resolved.checksum && $0.serial == resolved.serial
-            }) else {
+            let identity = BootedIdentity(osname: resolved.osname, checksum: resolved.checksum, serial: resolved.serial)
+            guard isListed(identity) else {
                 throw OSTreeError(
                     .bootedNotFound,
                     "ostree=\(argument.path) in \(cmdline) names \(resolved.checksum).\(resolved.serial), which sysroot \(sysroot) does not list")
             }
-            booted = resolved
+            booted = identity
             source = .kernelCommandLine(cmdline)
         } else {
             booted = nil
@@ -110,7 +116,7 @@ public struct OSTreeDeploymentSource: DeploymentSource {
             DeploymentInfo(
                 index: d.index, osname: d.osname, checksum: d.checksum, serial: d.serial, version: d.version,
                 timestamp: d.timestamp, origin: d.origin, isPinned: d.isPinned, isStaged: d.isStaged,
-                isBooted: !d.isStaged && booted.map { $0.osname == d.osname && $0.checksum == d.checksum && $0.serial == d.serial } == true,
+                isBooted: !d.isStaged && booted == BootedIdentity(d),
                 unlocked: d.unlocked.rawValue, isFinalizationLocked: d.isFinalizationLocked)
         }
         return DeploymentSnapshot(deployments: infos, bootedSource: source)
