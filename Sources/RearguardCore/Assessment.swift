@@ -210,7 +210,7 @@ public struct Assessment: Sendable, Equatable {
             }
             memory.intent = nil
             if boot.booted.checksum == intent.to.checksum {
-                setState(.rolledBack, boot, reason: intent.reason)
+                setState(.rolledBack, boot, reason: intent.reason, at: now)
                 memory.recordBad(intent.from, reason: intent.reason, at: now)
                 memory.updatesHeld = true
                 return actions + [
@@ -220,7 +220,7 @@ public struct Assessment: Sendable, Equatable {
             }
             if boot.booted.checksum == intent.from.checksum {
                 let reason = "rollback to \(intent.to.label) did not boot; still on \(intent.from.label)"
-                setState(.quarantine, boot, reason: reason)
+                setState(.quarantine, boot, reason: reason, at: now)
                 memory.recordBad(intent.from, reason: intent.reason, at: now)
                 memory.updatesHeld = true
                 return actions + [.persist, .assertHold, announce(.quarantineEntered, reason, boot, now)]
@@ -231,6 +231,7 @@ public struct Assessment: Sendable, Equatable {
            current.state == .rolledBack || current.state == .quarantine {
             // Sticky until another deployment boots or an admin releases it.
             memory.current?.bootID = boot.bootID
+            memory.recordBoot(boot, state: current.state, reason: current.reason, at: now)
             return actions + [.persist]
         }
         let state: State
@@ -241,13 +242,13 @@ public struct Assessment: Sendable, Equatable {
         } else {
             state = .probation
         }
-        setState(state, boot, reason: nil)
+        setState(state, boot, reason: nil, at: now)
         return actions + [.persist]
     }
 
     /// The agent restarted within the boot in which it had decided to roll back.
     private mutating func resumeInSameBoot(_ intent: RollbackIntent, _ boot: Boot, _ now: Date) -> [Action] {
-        memory.current = CurrentBoot(bootID: boot.bootID, checksum: boot.booted.checksum, state: .rollingBack, reason: intent.reason)
+        setState(.rollingBack, boot, reason: intent.reason, at: now)
         switch intent.phase {
         case .requested:
             if boot.defaultChecksum == intent.to.checksum {
@@ -264,7 +265,7 @@ public struct Assessment: Sendable, Equatable {
             guard intent.rebootAttempts < 2 else {
                 memory.intent = nil
                 let reason = "reboot into \(intent.to.label) did not happen"
-                setState(.quarantine, boot, reason: reason)
+                setState(.quarantine, boot, reason: reason, at: now)
                 return [.persist, announce(.quarantineEntered, reason, boot, now)]
             }
             memory.intent?.rebootAttempts += 1
@@ -292,13 +293,13 @@ public struct Assessment: Sendable, Equatable {
             return []
         case (.firstBoot, .failing(let reasons, _)):
             passingSince = nil
-            memory.current?.reason = reasons.joined(separator: "; ")
+            setState(.firstBoot, boot, reason: reasons.joined(separator: "; "), at: now)
             return [.persist]
         case (.probation, .failing(let reasons, _)), (.failing, .failing(let reasons, _)):
             passingSince = nil
             return decideRollback(reasons.joined(separator: "; "), boot, now)
         case (.failing, .passing):
-            setState(.probation, boot, reason: nil)
+            setState(.probation, boot, reason: nil, at: now)
             passingSince = now
             return [.persist]
         case (.firstBoot, .passing), (.probation, .passing):
@@ -306,14 +307,14 @@ public struct Assessment: Sendable, Equatable {
             passingSince = since
             guard now.timeIntervalSince(since) >= policy.soak else { return [] }
             memory.markGood(boot.booted, at: now)
-            setState(.good, boot, reason: nil)
+            setState(.good, boot, reason: nil, at: now)
             return [.persist, announce(.bootMarkedGood, "every required check passed for \(Int(policy.soak)) s", boot, now)]
         }
     }
 
     private mutating func decideRollback(_ reason: String, _ boot: Boot, _ now: Date) -> [Action] {
         let wasFailing = state == .failing
-        setState(.failing, boot, reason: reason)
+        setState(.failing, boot, reason: reason, at: now)
         let from = boot.booted
         let refusal: String?
         if let target = boot.rollback {
@@ -336,13 +337,13 @@ public struct Assessment: Sendable, Equatable {
         }
         if let refusal {
             let why = "\(reason); \(refusal)"
-            setState(.quarantine, boot, reason: why)
+            setState(.quarantine, boot, reason: why, at: now)
             memory.recordBad(from, reason: reason, at: now)
             return [.persist, announce(.quarantineEntered, why, boot, now)]
         }
         guard let target = boot.rollback else { return [] }
         memory.intent = RollbackIntent(from: from, to: target, bootID: boot.bootID, reason: reason, at: now)
-        setState(.rollingBack, boot, reason: reason)
+        setState(.rollingBack, boot, reason: reason, at: now)
         var actions: [Action] = [.persist, announce(.rollbackStarted, "\(reason); rolling back to \(target.label)", boot, now)]
         if boot.hasStaged { actions.append(.clearStaged) }
         actions.append(.rollback(from: from, to: target))
@@ -369,7 +370,7 @@ public struct Assessment: Sendable, Equatable {
         guard let boot, state == .rollingBack, let intent = memory.intent else { return [] }
         memory.intent = nil
         let reason = "\(intent.reason); rollback failed: \(message)"
-        setState(.quarantine, boot, reason: reason)
+        setState(.quarantine, boot, reason: reason, at: now)
         memory.recordBad(intent.from, reason: intent.reason, at: now)
         return [.persist, announce(.quarantineEntered, reason, boot, now)]
     }
@@ -383,10 +384,10 @@ public struct Assessment: Sendable, Equatable {
         case .quarantine:
             // From now on this checksum is only observed, never acted on.
             memory.observeOnly.insert(boot.booted.checksum)
-            setState(memory.isKnownGood(boot.booted.checksum) ? .good : .probation, boot, reason: nil)
+            setState(memory.isKnownGood(boot.booted.checksum) ? .good : .probation, boot, reason: nil, at: now)
             passingSince = nil
         case .rolledBack:
-            setState(memory.isKnownGood(boot.booted.checksum) ? .good : .probation, boot, reason: nil)
+            setState(memory.isKnownGood(boot.booted.checksum) ? .good : .probation, boot, reason: nil, at: now)
         default:
             break
         }
@@ -400,13 +401,14 @@ public struct Assessment: Sendable, Equatable {
 
     // MARK: helpers
 
-    private mutating func setState(_ state: State, _ boot: Boot, reason: String?) {
+    private mutating func setState(_ state: State, _ boot: Boot, reason: String?, at now: Date) {
         memory.current = CurrentBoot(bootID: boot.bootID, checksum: boot.booted.checksum, state: state, reason: reason)
+        memory.recordBoot(boot, state: state, reason: reason, at: now)
     }
 
     private mutating func announce(_ kind: Decision.Kind, _ reason: String, _ boot: Boot, _ now: Date) -> Action {
         let decision = Decision(action: kind, reason: reason, deployment: boot.booted.checksum, at: now)
-        memory.lastDecision = decision
+        memory.recordDecision(decision)
         return .announce(decision)
     }
 }

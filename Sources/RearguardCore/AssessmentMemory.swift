@@ -20,9 +20,39 @@ public struct AssessmentMemory: Sendable, Equatable, Codable {
     public var current: CurrentBoot?
     /// The latest decision, for status.
     public var lastDecision: Assessment.Decision?
+    /// Decisions, oldest first (bounded to `historyLimit`).
+    public var decisions: [Assessment.Decision] = []
+    /// Assessed boots, oldest first (bounded to `historyLimit`).
+    public var boots: [BootRecord] = []
+    /// The mode an admin chose with `rearguard mode`; overrides the config's until changed again.
+    public var modeOverride: AssessmentMode?
+    /// The deployment resolved from the kernel command line at the start of the boot it names. After a
+    /// boot-order rewrite the cmdline's `ostree=` link no longer resolves, so later reads in the same boot use this.
+    public var bootedIdentity: BootedIdentityRecord?
+
+    /// How many boots and decisions are kept.
+    public static let historyLimit = 200
 
     /// An empty memory: a node's first run.
     public init() {}
+
+    /// Reads memory written by this or an earlier agent of the same schema: keys added later default to empty.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        knownGood = try c.decodeIfPresent([KnownGood].self, forKey: .knownGood) ?? []
+        badReleases = try c.decodeIfPresent([BadRelease].self, forKey: .badReleases) ?? []
+        rollbacks = try c.decodeIfPresent([RollbackRecord].self, forKey: .rollbacks) ?? []
+        rebootTimes = try c.decodeIfPresent([Date].self, forKey: .rebootTimes) ?? []
+        intent = try c.decodeIfPresent(RollbackIntent.self, forKey: .intent)
+        updatesHeld = try c.decodeIfPresent(Bool.self, forKey: .updatesHeld) ?? false
+        observeOnly = try c.decodeIfPresent(Set<String>.self, forKey: .observeOnly) ?? []
+        current = try c.decodeIfPresent(CurrentBoot.self, forKey: .current)
+        lastDecision = try c.decodeIfPresent(Assessment.Decision.self, forKey: .lastDecision)
+        decisions = try c.decodeIfPresent([Assessment.Decision].self, forKey: .decisions) ?? []
+        boots = try c.decodeIfPresent([BootRecord].self, forKey: .boots) ?? []
+        modeOverride = try c.decodeIfPresent(AssessmentMode.self, forKey: .modeOverride)
+        bootedIdentity = try c.decodeIfPresent(BootedIdentityRecord.self, forKey: .bootedIdentity)
+    }
 
     /// Whether a checksum ever passed its soak.
     public func isKnownGood(_ checksum: String) -> Bool { knownGood.contains { $0.checksum == checksum } }
@@ -34,6 +64,27 @@ public struct AssessmentMemory: Sendable, Equatable, Codable {
     mutating func markGood(_ release: Assessment.Release, at date: Date) {
         guard !isKnownGood(release.checksum) else { return }
         knownGood.append(KnownGood(checksum: release.checksum, version: release.version, at: date))
+    }
+
+    /// Appends a decision to the bounded history.
+    mutating func recordDecision(_ decision: Assessment.Decision) {
+        lastDecision = decision
+        decisions.append(decision)
+        if decisions.count > Self.historyLimit { decisions.removeFirst(decisions.count - Self.historyLimit) }
+    }
+
+    /// Creates or updates the record of the boot `current` describes.
+    mutating func recordBoot(_ boot: Assessment.Boot, state: Assessment.State, reason: String?, at date: Date) {
+        if let i = boots.lastIndex(where: { $0.bootID == boot.bootID && $0.checksum == boot.booted.checksum }) {
+            boots[i].state = state
+            if let reason, !boots[i].reasons.contains(reason) { boots[i].reasons.append(reason) }
+            boots[i].updatedAt = date
+            return
+        }
+        boots.append(BootRecord(
+            bootID: boot.bootID, checksum: boot.booted.checksum, version: boot.booted.version, state: state,
+            reasons: reason.map { [$0] } ?? [], startedAt: date, updatedAt: date))
+        if boots.count > Self.historyLimit { boots.removeFirst(boots.count - Self.historyLimit) }
     }
 
     /// Records a bad release once (the first reason stays).
@@ -99,6 +150,45 @@ public struct CurrentBoot: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case checksum, state, reason
+        case bootID = "bootId"
+    }
+}
+
+/// One assessed boot: which deployment, the verdict it reached and why.
+public struct BootRecord: Sendable, Equatable, Codable {
+    public var bootID: String
+    public var checksum: String
+    public var version: String?
+    /// The latest assessment state of that boot.
+    public var state: Assessment.State
+    /// The reasons given along the way (failing checks, refusals), oldest first.
+    public var reasons: [String]
+    public var startedAt: Date
+    public var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case checksum, version, state, reasons, startedAt, updatedAt
+        case bootID = "bootId"
+    }
+}
+
+/// The booted deployment of one boot, as resolved from the cmdline at its start (osname, checksum, serial).
+public struct BootedIdentityRecord: Sendable, Equatable, Codable {
+    public var bootID: String
+    public var osname: String
+    public var checksum: String
+    public var serial: Int
+
+    /// Creates a record.
+    public init(bootID: String, osname: String, checksum: String, serial: Int) {
+        self.bootID = bootID
+        self.osname = osname
+        self.checksum = checksum
+        self.serial = serial
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case osname, checksum, serial
         case bootID = "bootId"
     }
 }

@@ -13,7 +13,7 @@ public struct HostSettings: Sendable, Equatable {
 }
 
 /// Whether Rearguard acts on its decisions.
-public enum AssessmentMode: String, Sendable, Equatable, CaseIterable {
+public enum AssessmentMode: String, Sendable, Equatable, Codable, CaseIterable {
     case enforce, observe
 }
 

@@ -1,0 +1,217 @@
+import Foundation
+import RearguardCore
+
+/// One check as status shows it: its health after thresholds, its latest result and recent history.
+public struct CheckDocument: Codable, Sendable, Equatable {
+    /// The check's name from the config.
+    public var name: String
+    /// `dns`, `ntp`, `dhcp`, `tcp`, `http`, `unit` or `command`.
+    public var kind: CheckKind
+    /// Whether it decides if a boot is good.
+    public var required: Bool
+    /// `passing`, `failing` or `unknown` (never a pass).
+    public var state: CheckHealth
+    /// The latest result, or nil before the first.
+    public var last: CheckResult?
+    /// Recent results, newest first (bounded).
+    public var history: [CheckResult]
+
+    /// Creates a check document.
+    public init(name: String, kind: CheckKind, required: Bool, state: CheckHealth, last: CheckResult?, history: [CheckResult]) {
+        self.name = name
+        self.kind = kind
+        self.required = required
+        self.state = state
+        self.last = last
+        self.history = history
+    }
+}
+
+/// `GET /v1/status` and `rearguard status --json`.
+public struct StatusDocument: Codable, Sendable, Equatable {
+    /// Always `RearguardJSON.schemaVersion`.
+    public var schemaVersion: Int
+    /// Exactly one of the assessment states.
+    public var state: Assessment.State
+    /// Why the node is in that state, when there is a reason (failing checks, refused rollback).
+    public var reason: String?
+    /// `enforce` or `observe` as in force now (config, overridden by `rearguard mode`).
+    public var mode: String
+    /// Why the agent only observes although the mode says enforce (untrustworthy state file, ...), or nil.
+    public var observeOnlyReason: String?
+    /// The deployments in boot order with their roles.
+    public var deployments: [DeploymentInfo]
+    /// Every configured check.
+    public var checks: [CheckDocument]
+    /// The latest decision, or nil.
+    public var lastDecision: Assessment.Decision?
+    /// Releases rolled back from or quarantined, with why.
+    public var badReleases: [BadRelease]
+    /// Deployments that passed their soak.
+    public var knownGood: [KnownGood]
+    /// Whether Zincati is held by Rearguard.
+    public var updatesHeld: Bool
+    /// Rearguard's version.
+    public var version: String
+    /// When this agent process started.
+    public var startedAt: Date
+    /// The kernel boot id of the running boot.
+    public var bootId: String?
+    /// The config directory the agent runs with (it is per deployment: FIELD-NOTES "/etc is per deployment").
+    public var configDir: String
+
+    /// Creates a status document.
+    public init(
+        state: Assessment.State, reason: String?, mode: String, observeOnlyReason: String?, deployments: [DeploymentInfo],
+        checks: [CheckDocument], lastDecision: Assessment.Decision?, badReleases: [BadRelease], knownGood: [KnownGood],
+        updatesHeld: Bool, version: String, startedAt: Date, bootId: String?, configDir: String
+    ) {
+        schemaVersion = RearguardJSON.schemaVersion
+        self.state = state
+        self.reason = reason
+        self.mode = mode
+        self.observeOnlyReason = observeOnlyReason
+        self.deployments = deployments
+        self.checks = checks
+        self.lastDecision = lastDecision
+        self.badReleases = badReleases
+        self.knownGood = knownGood
+        self.updatesHeld = updatesHeld
+        self.version = version
+        self.startedAt = startedAt
+        self.bootId = bootId
+        self.configDir = configDir
+    }
+}
+
+/// `GET /v1/checks` and `POST /v1/checks/run`.
+public struct ChecksDocument: Codable, Sendable, Equatable {
+    /// Always `RearguardJSON.schemaVersion`.
+    public var schemaVersion: Int
+    /// Every configured check.
+    public var checks: [CheckDocument]
+
+    /// Wraps the checks.
+    public init(checks: [CheckDocument]) {
+        schemaVersion = RearguardJSON.schemaVersion
+        self.checks = checks
+    }
+}
+
+/// `GET /v1/history`: boots and decisions, newest first.
+public struct HistoryDocument: Codable, Sendable, Equatable {
+    /// Always `RearguardJSON.schemaVersion`.
+    public var schemaVersion: Int
+    /// Assessed boots, newest first.
+    public var boots: [BootRecord]
+    /// Decisions, newest first.
+    public var decisions: [Assessment.Decision]
+
+    /// Wraps the history.
+    public init(boots: [BootRecord], decisions: [Assessment.Decision]) {
+        schemaVersion = RearguardJSON.schemaVersion
+        self.boots = boots
+        self.decisions = decisions
+    }
+}
+
+/// `GET /v1/explain`: what the agent would do now, and why.
+public struct ExplainDocument: Codable, Sendable, Equatable {
+    /// Always `RearguardJSON.schemaVersion`.
+    public var schemaVersion: Int
+    /// The current state.
+    public var state: Assessment.State
+    /// What it would do next, in one lowercase phrase (`"mark good in 4m 10s if checks keep passing"`).
+    public var next: String
+    /// The facts behind it, one sentence each.
+    public var because: [String]
+
+    /// Creates an explanation.
+    public init(state: Assessment.State, next: String, because: [String]) {
+        schemaVersion = RearguardJSON.schemaVersion
+        self.state = state
+        self.next = next
+        self.because = because
+    }
+}
+
+/// The body of every API error: `{"schema_version": 1, "error": {"code": ..., "message": ...}}`.
+public struct ErrorDocument: Codable, Sendable, Equatable {
+    /// The error codes.
+    public enum Code: String, Codable, Sendable, CaseIterable {
+        case badRequest = "bad_request"
+        case forbidden
+        case notFound = "not_found"
+        case conflict
+        case unavailable
+        case `internal`
+
+        /// The HTTP status that carries this code.
+        public var httpStatus: Int {
+            switch self {
+            case .badRequest: 400
+            case .forbidden: 403
+            case .notFound: 404
+            case .conflict: 409
+            case .unavailable: 503
+            case .internal: 500
+            }
+        }
+    }
+
+    /// The error itself.
+    public struct Body: Codable, Sendable, Equatable {
+        public var code: Code
+        public var message: String
+    }
+
+    /// Always `RearguardJSON.schemaVersion`.
+    public var schemaVersion: Int
+    /// The error.
+    public var error: Body
+
+    /// Creates an error document.
+    public init(_ code: Code, _ message: String) {
+        schemaVersion = RearguardJSON.schemaVersion
+        error = Body(code: code, message: message)
+    }
+}
+
+/// An agent request that could not be done; the API answers it as an `ErrorDocument`.
+public struct AgentRequestError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The API error code.
+    public var code: ErrorDocument.Code
+    /// A sentence for the admin.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ code: ErrorDocument.Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The message.
+    public var description: String { message }
+}
+
+/// What the API server asks of the running agent (implemented by the daemon's `Agent` actor).
+public protocol AgentEndpoint: Sendable {
+    /// The status document.
+    func status() async -> StatusDocument
+    /// The checks.
+    func checks() async -> ChecksDocument
+    /// Boots and decisions, newest first.
+    func history() async -> HistoryDocument
+    /// The deployments, read again now.
+    func deployments() async throws(AgentRequestError) -> DeploymentsDocument
+    /// What the agent would do now, and why.
+    func explain() async -> ExplainDocument
+    /// Runs every check now and returns their documents once the round is in.
+    func runChecks() async throws(AgentRequestError) -> ChecksDocument
+    /// Holds Zincati (persisted, asserted every boot).
+    func hold() async throws(AgentRequestError) -> StatusDocument
+    /// Lifts the hold and ends a quarantine or rolled-back state.
+    func release() async throws(AgentRequestError) -> StatusDocument
+    /// Switches between enforce and observe (persisted in the state).
+    func setMode(_ mode: AssessmentMode) async throws(AgentRequestError) -> StatusDocument
+}
