@@ -10,7 +10,8 @@
 #   scripts/testenv.sh rootfs   only build/unpack the rootfs
 #
 # Env: REARGUARD_TESTENV (default /var/tmp/rearguard-testenv), REARGUARD_TESTENV_CACHE
-# (default /var/tmp/rearguard-testenv-cache), MIRROR, REARGUARD_PROBE (a static binary to
+# (default /var/tmp/rearguard-testenv-cache), REARGUARD_TESTENV_NAME (machine name, default
+# rearguard-test; the netns is named after it), MIRROR, REARGUARD_PROBE (a static binary to
 # install as /opt/rearguard/rearguard-systemd-probe in the guest).
 # After `up`: DBUS_SYSTEM_BUS_ADDRESS=$(cat $REARGUARD_TESTENV/run/bus-address)
 set -euo pipefail
@@ -23,8 +24,10 @@ SUITE=bookworm
 GUEST_PACKAGES=systemd,systemd-sysv,dbus,libsystemd0
 ROOT=$BASE/rootfs
 RUN=$BASE/run
-NETNS=rearguard-sd
-MACHINE=rearguard-test
+# A second guest (another worktree, a parallel run) sets its own REARGUARD_TESTENV and NAME.
+NAME=${REARGUARD_TESTENV_NAME:-rearguard-test}
+NETNS=${NAME/rearguard-test/rearguard-sd}
+MACHINE=$NAME
 TARBALL=$CACHE/rootfs-$SUITE-$(echo "$GUEST_PACKAGES" | md5sum | cut -c1-8).tar.zst
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$RUN/dbus/system_bus_socket
 MGR="org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager"
