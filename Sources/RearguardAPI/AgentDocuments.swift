@@ -51,6 +51,10 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public var knownGood: [KnownGood]
     /// Whether Zincati is held by Rearguard.
     public var updatesHeld: Bool
+    /// Automatic rollbacks ever done on this node (from the state file).
+    public var rollbacksTotal: Int
+    /// Reboots ever asked for by Rearguard on this node (from the state file).
+    public var rebootsTotal: Int
     /// Rearguard's version.
     public var version: String
     /// When this agent process started.
@@ -64,7 +68,7 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public init(
         state: Assessment.State, reason: String?, mode: String, observeOnlyReason: String?, deployments: [DeploymentInfo],
         checks: [CheckDocument], lastDecision: Assessment.Decision?, badReleases: [BadRelease], knownGood: [KnownGood],
-        updatesHeld: Bool, version: String, startedAt: Date, bootId: String?, configDir: String
+        updatesHeld: Bool, rollbacksTotal: Int, rebootsTotal: Int, version: String, startedAt: Date, bootId: String?, configDir: String
     ) {
         schemaVersion = RearguardJSON.schemaVersion
         self.state = state
@@ -77,6 +81,8 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         self.badReleases = badReleases
         self.knownGood = knownGood
         self.updatesHeld = updatesHeld
+        self.rollbacksTotal = rollbacksTotal
+        self.rebootsTotal = rebootsTotal
         self.version = version
         self.startedAt = startedAt
         self.bootId = bootId
