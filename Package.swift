@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // C libraries (STYLE C1): module maps and shims only.
@@ -46,7 +47,11 @@ let package = Package(
         .target(name: "RearguardAPI", dependencies: ["RearguardCore"], swiftSettings: strict),
         .target(
             name: "RearguardDaemon",
-            dependencies: ["RearguardCore", "RearguardChecks", "RearguardAPI", "OSTree", "Systemd"],
+            dependencies: [
+                "RearguardCore", "RearguardChecks", "RearguardAPI", "OSTree", "Systemd",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .target(
             name: "RearguardCLI",
