@@ -6,7 +6,7 @@ public struct Rearguard: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rearguard",
         abstract: "Keeps a Fedora CoreOS node's network services alive through OS updates.",
-        subcommands: [Deployments.self, Units.self, Check.self, Config.self])
+        subcommands: [Run.self, WaitVerdict.self, Deployments.self, Units.self, Check.self, Config.self])
 
     /// Creates the root command.
     public init() {}

@@ -89,6 +89,8 @@ public struct Assessment: Sendable, Equatable {
     public enum Event: Sendable, Equatable {
         /// The agent started in a boot and read the deployments.
         case started(Boot, at: Date)
+        /// The deployments were read again in the same boot (an update was staged or cleaned up meanwhile).
+        case deploymentsRead(Boot)
         /// A new combined verdict of the required checks.
         case checks(Verdict, at: Date)
         /// The rollback transaction finished and the sysroot now boots the target first.
@@ -180,6 +182,14 @@ public struct Assessment: Sendable, Equatable {
             return []
         case .started(let boot, let now):
             return start(boot, now)
+        case .deploymentsRead(let fresh):
+            // Only what may change within a boot; another boot or booted deployment comes through `started`.
+            if let boot, boot.bootID == fresh.bootID, boot.booted.checksum == fresh.booted.checksum {
+                self.boot?.rollback = fresh.rollback
+                self.boot?.defaultChecksum = fresh.defaultChecksum
+                self.boot?.hasStaged = fresh.hasStaged
+            }
+            return []
         case .checks(let verdict, let now):
             return judge(verdict, now)
         case .rollbackApplied(let now):
@@ -193,6 +203,16 @@ public struct Assessment: Sendable, Equatable {
         case .releaseRequested(let now):
             return release(now)
         }
+    }
+
+    /// Remembers which deployment this boot runs, as resolved at its start (not a decision: no state changes).
+    public mutating func rememberBootedIdentity(_ record: BootedIdentityRecord) {
+        memory.bootedIdentity = record
+    }
+
+    /// Remembers the mode an admin chose; the caller feeds the resulting policy with `policyChanged`.
+    public mutating func rememberMode(_ mode: AssessmentMode?) {
+        memory.modeOverride = mode
     }
 
     // MARK: boot

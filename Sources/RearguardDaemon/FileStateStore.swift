@@ -51,8 +51,24 @@ public struct FileStateStore: StateStore {
         }
     }
 
+    /// Reads the memory without touching the file (a bad file stays where it is): for readers beside the agent,
+    /// such as `rearguard wait-verdict`. Nil when there is no file or it is not one this agent can read.
+    public func peek() -> AssessmentMemory? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let document = try? RearguardJSON.decoder().decode(Document.self, from: data),
+              document.schemaVersion == Self.schemaVersion
+        else { return nil }
+        return document.memory
+    }
+
     /// Writes the memory atomically and durably.
     public func save(_ memory: AssessmentMemory) async throws {
+        try saveNow(memory)
+    }
+
+    /// The same write, without leaving the caller's executor: an actor that must never let two writes of its
+    /// memory overtake each other calls this.
+    public func saveNow(_ memory: AssessmentMemory) throws {
         let data = try RearguardJSON.encoder(pretty: true).encode(Document(schemaVersion: Self.schemaVersion, memory: memory))
         try Self.writeAtomically(data, to: path)
     }

@@ -7,10 +7,13 @@ import RearguardCore
 public struct OSTreeRollbackDriver: RollbackDriver {
     /// Where the deployments are read from (the same paths the agent uses).
     public var source: OSTreeDeploymentSource
+    /// The booted deployment as resolved at the start of this boot (the cmdline stops resolving after a rewrite).
+    public var knownBooted: BootedIdentity?
 
     /// Creates a driver over a deployment source.
-    public init(source: OSTreeDeploymentSource) {
+    public init(source: OSTreeDeploymentSource, knownBooted: BootedIdentity? = nil) {
         self.source = source
+        self.knownBooted = knownBooted
     }
 
     /// libostree cannot drop another process's staged deployment safely from here: refuse, so the caller fails safe.
@@ -28,7 +31,7 @@ public struct OSTreeRollbackDriver: RollbackDriver {
     private static let queue = DispatchQueue(label: "rearguard.ostree-rollback")
 
     private func perform(to: Assessment.Release) throws {
-        let before = try source.readSnapshot()
+        let before = try source.readSnapshot(knownBooted: knownBooted)
         if before.staged != nil {
             throw RollbackError("a staged deployment is present in \(source.sysroot); clear it first")
         }

@@ -52,6 +52,9 @@ extension Bus {
     @discardableResult
     public func reboot() throws(SystemdError) -> RebootPath {
         let timeout = callTimeout
+        // Connect first: "disconnected" below means the node went down after the request was sent, which must not
+        // be confused with a bus that was never reached (then nothing was requested and the caller must know).
+        try withConnection { _ throws(SystemdError) in }
         do {
             _ = try withConnection { c throws(SystemdError) in
                 try c.call(Systemd1.login1, Systemd1.login1Path, Systemd1.login1Manager, "Reboot", [.bool(false)], timeout: timeout)

@@ -284,6 +284,21 @@ import Testing
         #expect(try decoder.decode(AssessmentMemory.self, from: data) == a.memory)
     }
 
+    @Test func anUpdateStagedDuringProbationIsClearedBeforeTheRollback() {
+        var a = Self.probation()
+        #expect(a.handle(.deploymentsRead(Self.boot("b2", Self.new, staged: true))) == [])
+        let actions = a.handle(.checks(Self.failing, at: Self.t0 + 1100))
+        let clear = actions.firstIndex(of: .clearStaged)
+        let rollback = actions.firstIndex(of: .rollback(from: Self.new, to: Self.good))
+        #expect(clear != nil && rollback != nil && (clear ?? 0) < (rollback ?? 0))
+    }
+
+    @Test func deploymentsReadForAnotherBootChangeNothing() {
+        var a = Self.probation()
+        _ = a.handle(.deploymentsRead(Self.boot("other-boot", Self.new, rollback: nil)))
+        #expect(a.boot?.rollback == Self.good)
+    }
+
     // MARK: exhaustive: every reachable state with every event
 
     static let events: [A.Event] = [
@@ -293,6 +308,7 @@ import Testing
         .rollbackApplied(at: t0 + 5000), .rollbackFailed("boom", at: t0 + 5000),
         .holdRequested(at: t0 + 5000), .releaseRequested(at: t0 + 5000),
         .policyChanged(A.Policy(isEnforcing: false)), .policyChanged(A.Policy(isEnforcing: true, soak: 0)),
+        .deploymentsRead(boot("b2", new, staged: true)), .deploymentsRead(boot("b2", new, rollback: nil)),
     ]
 
     /// One machine per state, reached through real event sequences.

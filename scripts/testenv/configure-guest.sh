@@ -66,3 +66,14 @@ mkdir -p "$R/opt/rearguard"
 if [ -n "$PROBE" ] && [ -x "$PROBE" ]; then
   cp "$PROBE" "$R/opt/rearguard/rearguard-systemd-probe"
 fi
+# counts the guest's boots, so a test can tell that the agent rebooted it exactly once
+cat > "$U/rearguard-test-boots.service" <<'X'
+[Unit]
+Description=rearguard test: records each boot
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'mkdir -p /var/lib/rearguard-test && cat /proc/sys/kernel/random/uuid >> /var/lib/rearguard-test/boots'
+[Install]
+WantedBy=multi-user.target
+X
+ln -sf ../rearguard-test-boots.service "$U/multi-user.target.wants/rearguard-test-boots.service"

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RearguardChecks
+import RearguardCore
+import RearguardDaemon
+import ServiceLifecycle
+import Systemd
+
+extension Rearguard {
+    /// `rearguard run`: the long-running agent.
+    public struct Run: AsyncParsableCommand {
+        public static let configuration = CommandConfiguration(
+            abstract: "Run the agent: assess this boot, run the checks, roll back a bad update once, serve status.",
+            discussion: """
+                Reads the config once at start; a config with errors is refused as a whole (exit 78). \
+                Stops gracefully on SIGTERM and SIGINT. Sends READY=1 once the boot is read.
+                """)
+
+        @Option(name: .customLong("config-dir"), help: "Read drop-ins from DIR instead of the default folders (repeatable).")
+        var configDirs: [String] = []
+
+        @Flag(help: "Log debug messages.")
+        var verbose = false
+
+        public init() {}
+
+        public func run() async throws {
+            let directories = configDirs.isEmpty ? ConfigLoader.defaultDirectories : configDirs
+            let settings: Settings
+            do {
+                settings = try ConfigLoader.load(directories: directories)
+            } catch {
+                FileHandle.standardError.write(Data(("rearguard: refusing to start with this config:\n" + error.description + "\n").utf8))
+                throw ExitCode(78)  // EX_CONFIG
+            }
+            LoggingSystem.bootstrap { label in
+                var handler = JournalLogHandler.standard(label: label)
+                handler.logLevel = .info
+                return handler
+            }
+            var logger = Logger(label: "rearguard")
+            if verbose { logger.logLevel = .debug }
+
+            let environment = try Self.environment(settings: settings, directories: directories, logger: logger)
+            let agent = Agent(environment: environment, logger: logger)
+            let ready = ReadyService(agent: agent, logger: logger)
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [
+                        .init(service: agent),
+                        .init(service: ready, successTerminationBehavior: .ignore),
+                        .init(service: WatchdogService(configured: settings.daemon.watchdog, logger: logger)),
+                    ],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            try await group.run()
+        }
+
+        /// Builds the agent's surroundings from the settings; every path comes from the config.
+        static func environment(settings: Settings, directories: [String], logger: Logger) throws -> Agent.Environment {
+            let host = settings.host
+            let busAddress = ProcessInfo.processInfo.environment["DBUS_SYSTEM_BUS_ADDRESS"] ?? host.bus
+            let bus = Bus(address: busAddress, logger: logger)
+            let source = OSTreeDeploymentSource(sysroot: host.sysroot, cmdline: host.cmdline, run: host.hostRun)
+            let store = FileStateStore(path: (host.stateDir as NSString).appendingPathComponent("state.json"))
+            let engine = CheckEngine(unitInspector: SystemdUnitInspector(bus: bus, logger: logger), logger: logger)
+            let rollback = settings.rollback
+            let makeDriver: @Sendable (BootedIdentity?) -> any RollbackDriver = { booted in
+                switch rollback.driver {
+                case .ostree:
+                    return OSTreeRollbackDriver(source: source, knownBooted: booted)
+                case .rpmOstree:
+                    return UnavailableRollbackDriver(reason: "the rpm-ostree driver is not built into this agent yet; use [rollback] driver = \"ostree\"")
+                }
+            }
+            return Agent.Environment(
+                settings: settings, configDescription: directories.joined(separator: ", "), version: RearguardVersion.current,
+                store: store, source: source, bus: bus, engine: engine, makeDriver: makeDriver,
+                hold: ZincatiHold(directory: host.zincatiConfigDir))
+        }
+    }
+}
+
+/// Starts the agent's boot reading, then tells systemd READY=1 and finishes (the agent keeps running).
+struct ReadyService: Service {
+    let agent: Agent
+    let logger: Logger
+
+    func run() async throws {
+        await agent.start()
+        do {
+            if try Notifier().ready() { logger.debug("sent READY=1") }
+        } catch {
+            logger.warning("cannot notify systemd", metadata: ["error": "\(error)"])
+        }
+    }
+}

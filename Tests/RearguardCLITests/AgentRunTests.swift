@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The real `rearguard run` process on a simulated node (real sysroot, real state file, real checks), rebooted by
+/// the test: what the agent decides, what it writes, and that it never rolls back twice.
+@Suite(.serialized) struct AgentRunTests {
+    /// Boots 42.1 until it is known good, then "reboots" into 42.2 (the sysroot's default).
+    static func nodeKnownGoodOn421(soak: String = "1s", busAddress: String? = nil, driver: String = "ostree", extra: String = "") async throws -> AgentNode {
+        let node = try AgentNode(booting: "42.1", soak: soak, driver: driver, busAddress: busAddress, extraConfig: extra)
+        try node.start()
+        let good = await waitUntil(20) { node.recordedState() == "good" }
+        #expect(good, "42.1 never became good:\n\(node.log)")
+        #expect(try node.waitVerdict().status == 0)
+        node.stop()
+        #expect(try node.rebootIntoDefault() == "42.2")
+        return node
+    }
+
+    static func knownGood(_ node: AgentNode) -> [String] {
+        ((node.state()?["known_good"] as? [[String: Any]]) ?? []).compactMap { $0["version"] as? String }
+    }
+
+    static func rollbacks(_ node: AgentNode) -> Int { (node.state()?["rollbacks"] as? [Any])?.count ?? -1 }
+
+    @Test func aFirstBootIsMarkedGoodAfterTheSoakAndNeverRolledBack() async throws {
+        let node = try AgentNode(booting: "42.2", soak: "1s")
+        node.serviceUp = false
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "first-boot" })
+        try await Task.sleep(for: .seconds(2))
+        // Failing with no baseline: reported, never acted on.
+        #expect(node.recordedState() == "first-boot")
+        #expect(try node.defaultVersion() == "42.2")
+        #expect(try node.waitVerdict(timeout: "300ms").status == 1)
+        node.serviceUp = true
+        #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
+        #expect(Self.knownGood(node) == ["42.2"])
+        #expect(node.log.contains("boot-marked-good"))
+        node.stop()
+    }
+
+    @Test func aFailedUpdateIsRolledBackOnceAndTheNextBootIsRolledBack() async throws {
+        let node = try await Self.nodeKnownGoodOn421()
+        node.serviceUp = false
+        try node.start()
+        // 42.2 fails in probation: the ostree driver makes 42.1 the default; the reboot has no bus here.
+        #expect(await waitUntil(20) { (try? node.defaultVersion()) == "42.1" }, "\(node.log)")
+        #expect(await waitUntil(10) { node.log.contains("reboot request failed") || node.log.contains("cannot reboot") }, "\(node.log)")
+        #expect(node.recordedState() == "rolling-back")
+        #expect(FileManager.default.fileExists(atPath: node.holdPath))
+        #expect(try node.waitVerdict(timeout: "300ms").status == 1, "rolling-back is not a verdict yet")
+        node.stop()
+
+        // The boot loader starts 42.1: the agent sees the rollback through.
+        #expect(try node.rebootIntoDefault() == "42.1")
+        node.serviceUp = true
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "rolled-back" }, "\(node.log)")
+        #expect(try node.waitVerdict().status == 0)
+        #expect(FileManager.default.fileExists(atPath: node.holdPath), "the hold is asserted on the next boot")
+        let bad = (node.state()?["bad_releases"] as? [[String: Any]])?.compactMap { $0["version"] as? String }
+        #expect(bad == ["42.2"])
+        #expect(Self.rollbacks(node) == 1)
+        node.stop()
+    }
+
+    @Test func aKnownGoodBootIsNeverRolledBack() async throws {
+        let node = try await Self.nodeKnownGoodOn421()
+        // Boot 42.1 again (e.g. the admin chose it): failures on a known-good deployment are never the OS's fault.
+        try node.boot(version: "42.1")
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
+        node.serviceUp = false
+        try await Task.sleep(for: .seconds(2))
+        #expect(node.recordedState() == "good")
+        #expect(try node.defaultVersion() == "42.2")
+        #expect(Self.rollbacks(node) == 0)
+        node.stop()
+    }
+
+    @Test func observeModeDecidesButNeverActs() async throws {
+        let node = try await Self.nodeKnownGoodOn421()
+        try String(contentsOfFile: node.configDir + "/10-node.toml", encoding: .utf8)
+            .replacingOccurrences(of: "mode = \"enforce\"", with: "mode = \"observe\"")
+            .write(toFile: node.configDir + "/10-node.toml", atomically: true, encoding: .utf8)
+        node.serviceUp = false
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "failing" }, "\(node.log)")
+        try await Task.sleep(for: .seconds(1))
+        #expect(try node.defaultVersion() == "42.2")
+        #expect(node.log.contains("rollback-withheld") && node.log.contains("would roll back to 42.1"))
+        #expect(try node.waitVerdict().status == 1)
+        node.stop()
+    }
+
+    @Test func noRollbackTargetMeansQuarantineNotAReboot() async throws {
+        // Only 42.1 is known good, and 42.3 boots with 42.2 (never known good) as its rollback deployment.
+        let node = try AgentNode(versions: ["42.1", "42.2", "42.3"], booting: "42.1")
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
+        node.stop()
+        try node.boot(version: "42.3")
+        node.serviceUp = false
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "quarantine" }, "\(node.log)")
+        #expect(node.log.contains("was never known good"))
+        #expect(try node.defaultVersion() == "42.3")
+        #expect(!node.log.contains("rebooting"))
+        #expect(try node.waitVerdict().status == 1)
+        node.stop()
+    }
+
+    @Test func aCorruptStateFileIsKeptAsideAndTheAgentOnlyObserves() async throws {
+        let node = try await Self.nodeKnownGoodOn421()
+        let before = try String(contentsOfFile: node.statePath, encoding: .utf8)
+        try String(before.prefix(before.count / 2)).write(toFile: node.statePath, atomically: true, encoding: .utf8)
+        node.serviceUp = false
+        try node.start()
+        #expect(await waitUntil(10) { node.log.contains("observing only") }, "\(node.log)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try node.defaultVersion() == "42.2", "nothing is rolled back on a memory it cannot trust")
+        let aside = try FileManager.default.contentsOfDirectory(atPath: node.stateDir).filter { $0.hasPrefix("state.json.corrupt-") }
+        #expect(aside.count == 1)
+        node.stop()
+    }
+
+    @Test func aNewerSchemaIsLeftUntouchedAndTheAgentOnlyObserves() async throws {
+        let node = try await Self.nodeKnownGoodOn421()
+        let newer = #"{"schema_version": 99, "memory": {"future": true}}"#
+        try newer.write(toFile: node.statePath, atomically: true, encoding: .utf8)
+        node.serviceUp = false
+        try node.start()
+        #expect(await waitUntil(10) { node.log.contains("observing only") }, "\(node.log)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try node.defaultVersion() == "42.2")
+        #expect(try String(contentsOfFile: node.statePath, encoding: .utf8) == newer)
+        node.stop()
+    }
+
+    @Test func aBadConfigIsRefusedWithItsErrors() async throws {
+        let node = try AgentNode(booting: "42.1")
+        try "[assessment]\nsoak = \"soon\"\n".write(toFile: node.configDir + "/20-bad.toml", atomically: true, encoding: .utf8)
+        let out = try Shell.run([try Shell.rearguardBinary(), "run", "--config-dir", node.configDir])
+        #expect(out.status == 78)
+        #expect(out.stderr.contains("20-bad.toml") && out.stderr.contains("soak"), "\(out.stderr)")
+        #expect(node.state() == nil)
+    }
+}
