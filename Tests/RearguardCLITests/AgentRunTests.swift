@@ -147,3 +147,46 @@ import TestSupport
         #expect(node.state() == nil)
     }
 }
+
+/// SIGKILL the real agent at each step of a rollback, start it again in the same boot, then boot what the boot
+/// loader would: exactly one rollback, one reboot request, nothing lost.
+@Suite(.serialized) struct AgentCrashTests {
+    static func count(_ text: String, _ needle: String) -> Int { text.components(separatedBy: needle).count - 1 }
+
+    @Test(arguments: ["before-intent", "after-intent", "after-transaction", "before-reboot"])
+    func killedAtAStepOfTheRollbackRollsBackExactlyOnce(_ failpoint: String) async throws {
+        let node = try await AgentRunTests.nodeKnownGoodOn421()
+        node.serviceUp = false
+        try node.start(failpoint: failpoint)
+        #expect(await waitUntil(20) { node.isStopped }, "failpoint \(failpoint) not reached:\n\(node.log)")
+        #expect(node.log.contains("failpoint \(failpoint) reached"))
+        node.stop()  // SIGKILL while stopped at the failpoint
+
+        // The same boot: the agent starts again and finishes what the memory says is left, once.
+        try node.start()
+        #expect(await waitUntil(20) { Self.count(node.log, "rebooting:") == 1 }, "\(node.allLogs)")
+        try await Task.sleep(for: .seconds(1))
+        #expect(try node.defaultVersion() == "42.1")
+        #expect(Self.count(node.allLogs, "rebooting:") == 1, "one reboot request in all:\n\(node.allLogs)")
+        #expect(Self.count(node.allLogs, "rolling back from=") <= 2)
+        node.stop()
+
+        #expect(try node.rebootIntoDefault() == "42.1")
+        node.serviceUp = true
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "rolled-back" }, "\(node.allLogs)")
+        #expect(AgentRunTests.rollbacks(node) == 1)
+        #expect((node.state()?["reboot_times"] as? [Any])?.count == 1)
+        #expect((node.state()?["bad_releases"] as? [[String: Any]])?.compactMap { $0["version"] as? String } == ["42.2"])
+        #expect(FileManager.default.fileExists(atPath: node.holdPath))
+        node.stop()
+
+        // 42.2 is never rolled back from twice: booting it once more (an admin's choice) ends in quarantine.
+        try node.boot(version: "42.2")
+        node.serviceUp = false
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "quarantine" }, "\(node.log)")
+        #expect(AgentRunTests.rollbacks(node) == 1)
+        node.stop()
+    }
+}
