@@ -111,6 +111,27 @@ import TestSupport
         node.stop()
     }
 
+    /// Stages `version` from the booted 42.2 with libostree itself, as Zincati does.
+    static func stage(_ version: String, on node: AgentNode) throws {
+        let booted = try #require(try node.sysroot.adminStatus().first { $0.version == "42.2" })
+        try Shell.check([
+            packageRoot + "/scripts/stage-deployment.sh", node.sysroot.path, "fedora-coreos",
+            "\(booted.checksum).\(booted.serial)", version, node.hostRun,
+        ])
+    }
+
+    @Test func aStagedUpdateTheOSTreeDriverCannotClearMeansQuarantine() async throws {
+        let node = try await Self.nodeKnownGoodOn421()
+        try Self.stage("42.3", on: node)
+        node.serviceUp = false
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "quarantine" }, "\(node.log)")
+        #expect(node.log.contains("cannot clear the staged deployment"))
+        #expect(try node.defaultVersion() != "42.1", "nothing was rolled back")
+        #expect(!node.log.contains("rebooting"))
+        node.stop()
+    }
+
     @Test func aCorruptStateFileIsKeptAsideAndTheAgentOnlyObserves() async throws {
         let node = try await Self.nodeKnownGoodOn421()
         let before = try String(contentsOfFile: node.statePath, encoding: .utf8)
