@@ -27,8 +27,8 @@ final class TransactionRun {
         do {
             peer = try BusConnection.openPeer(address: address)
         } catch {
-            let shown = address == reported ? address : "\(address) (rpm-ostreed said \(reported))"
-            throw RpmOstreeClient.context(error, "cannot connect to the rpm-ostree \(title) transaction at \(shown)")
+            let said = address == reported ? "" : " (rpm-ostreed said \(reported))"
+            throw RpmOstreeClient.context(error, "rpm-ostree \(title) transaction\(said)")
         }
         try withExtendedLifetime(self) { () throws(SystemdError) in
             let userdata = Unmanaged.passUnretained(self).toOpaque()
@@ -50,7 +50,7 @@ final class TransactionRun {
             do throws(SystemdError) {
                 reply = try peer.call(nil, "/", RpmOstreeClient.transactionInterface, "Start", timeout: callTimeout)
             } catch {
-                throw RpmOstreeClient.context(error, "rpm-ostree \(title) transaction Start")
+                throw RpmOstreeClient.context(error, "rpm-ostree \(title) transaction")
             }
             let started = try BusReader(m: reply.pointer).bool()
             logger.debug("rpm-ostree transaction started", metadata: ["transaction": "\(title)", "by_us": "\(started)"])
