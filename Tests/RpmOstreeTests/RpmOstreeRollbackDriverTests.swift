@@ -248,6 +248,31 @@ struct RpmOstreeRollbackDriverTests {
         #expect(world.standIn.violations().count == 2)
         #expect(try world.order() == ["42.2", "42.1"])
     }
+
+    @Test func theStandInListsDeploymentsAsRpmOstreedDoes() async throws {
+        let world = try await RpmOstreeWorld(staging: "42.3")
+        try Shell.require("busctl", package: "systemd")
+        let sysroot = "/org/projectatomic/rpmostree1/Sysroot", interface = "org.projectatomic.rpmostree1.Sysroot"
+        let booted = try Shell.check([
+            "busctl", "--address=\(world.standIn.busAddress)", "get-property", "org.projectatomic.rpmostree1", sysroot, interface, "Booted",
+        ])
+        #expect(booted.trimmingCharacters(in: .whitespacesAndNewlines) == #"o "/org/projectatomic/rpmostree1/fedora_coreos""#)
+        let json = try Shell.check([
+            "busctl", "--json=short", "--address=\(world.standIn.busAddress)", "get-property", "org.projectatomic.rpmostree1", sysroot,
+            interface, "Deployments",
+        ])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let list = try #require(object["data"] as? [[String: [String: Any]]])
+        func value(_ i: Int, _ key: String) -> String { list[i][key].map { "\($0["data"] ?? "nil")" } ?? "missing" }
+        // Boot order: the staged 42.3 first, then the booted 42.2, then 42.1.
+        #expect(list.count == 3)
+        #expect(list.indices.map { value($0, "version") } == ["42.3", "42.2", "42.1"])
+        #expect(list.indices.map { value($0, "staged") } == ["1", "0", "0"])
+        #expect(list.indices.map { value($0, "booted") } == ["0", "1", "0"])
+        #expect(value(1, "checksum") == world.booted.checksum && value(1, "osname") == "fedora-coreos")
+        #expect(value(1, "id") == "fedora-coreos-\(world.booted.checksum).\(world.booted.serial)")
+        for key in ["serial", "timestamp", "origin", "pinned"] { #expect(value(1, key) != "missing", "no \(key)") }
+    }
 }
 
 /// The address rewrite, without a bus.
