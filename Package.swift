@@ -75,6 +75,11 @@ let package = Package(
             path: "Tests/SystemdProbe", swiftSettings: strict),
         .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore"], swiftSettings: strict),
         .testTarget(name: "RearguardDaemonTests", dependencies: ["RearguardDaemon", "TestSupport"], swiftSettings: strict),
+        // The rpm-ostree client and driver against the stand-in rpm-ostreed on the test guest's bus.
+        .testTarget(
+            name: "RpmOstreeTests",
+            dependencies: ["RearguardDaemon", "RearguardCore", "Systemd", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RearguardCLITests", dependencies: ["RearguardCLI", "RearguardDaemon", "TestSupport"], swiftSettings: strict),

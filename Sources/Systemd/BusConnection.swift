@@ -50,10 +50,23 @@ final class BusConnection {
         return p.map { String(cString: $0) } ?? ""
     }
 
-    /// Calls a method and waits at most `timeout` for the reply
+    /// Connects peer-to-peer to `address`, with no bus daemon in between: no `Hello`, no names
+    /// (`sd_bus_new`, `sd_bus_set_address`, `sd_bus_set_bus_client(bus, 0)`, `sd_bus_start`).
+    static func openPeer(address: String) throws(SystemdError) -> BusConnection {
+        var p: OpaquePointer?
+        try check(sd_bus_new(&p), "sd_bus_new", "cannot create bus")
+        guard let bus = p else { throw SystemdError(code: .system, function: "sd_bus_new", message: "no bus") }
+        let connection = BusConnection(bus: bus, address: address)
+        try check(address.withCString { sd_bus_set_address(bus, $0) }, "sd_bus_set_address", "bad peer address \(address)")
+        try check(sd_bus_set_bus_client(bus, 0), "sd_bus_set_bus_client", "cannot make a peer-to-peer connection")
+        try check(sd_bus_start(bus), "sd_bus_start", "cannot connect to \(address)")
+        return connection
+    }
+
+    /// Calls a method and waits at most `timeout` for the reply; `destination` is nil on a peer-to-peer connection
     /// (`sd_bus_message_new_method_call`, `sd_bus_message_append_basic`, `sd_bus_call`).
     func call(
-        _ destination: String, _ path: String, _ interface: String, _ member: String,
+        _ destination: String?, _ path: String, _ interface: String, _ member: String,
         _ arguments: [BusArgument] = [], timeout: Duration
     ) throws(SystemdError) -> BusMessage {
         var m: OpaquePointer?

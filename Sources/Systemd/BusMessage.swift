@@ -1,13 +1,31 @@
 import CSystemd
 import Glibc
 
-/// One argument of a method call, appended with `sd_bus_message_append_basic`.
+/// One argument of a method call: basic values with `sd_bus_message_append_basic`, containers with
+/// `sd_bus_message_open_container`.
 enum BusArgument {
     case string(String)
     case objectPath(String)
     case bool(Bool)
     case int32(Int32)
     case uint32(UInt32)
+    /// An `as`.
+    case stringArray([String])
+    /// An `a{sv}` (rpm-ostreed's options): each value goes into a variant of its own signature.
+    case options([(key: String, value: BusArgument)])
+
+    /// The value's D-Bus signature.
+    var signature: String {
+        switch self {
+        case .string: return "s"
+        case .objectPath: return "o"
+        case .bool: return "b"
+        case .int32: return "i"
+        case .uint32: return "u"
+        case .stringArray: return "as"
+        case .options: return "a{sv}"
+        }
+    }
 }
 
 /// An owned `sd_bus_message` (released with `sd_bus_message_unref`).
@@ -34,8 +52,34 @@ final class BusMessage {
             r = sd_bus_message_append_basic(pointer, Sig.int32, &v)
         case .uint32(var v):
             r = sd_bus_message_append_basic(pointer, Sig.uint32, &v)
+        case .stringArray(let strings):
+            try open(Sig.array, "s")
+            for s in strings { try append(.string(s)) }
+            try close()
+            return
+        case .options(let entries):
+            try open(Sig.array, "{sv}")
+            for (key, value) in entries {
+                try open(Sig.dictEntry, "sv")
+                try append(.string(key))
+                try open(Sig.variant, value.signature)
+                try append(value)
+                try close()
+                try close()
+            }
+            try close()
+            return
         }
         try check(r, "sd_bus_message_append_basic", "cannot append argument")
+    }
+
+    private func open(_ type: CChar, _ contents: String) throws(SystemdError) {
+        let r = contents.withCString { sd_bus_message_open_container(pointer, type, $0) }
+        try check(r, "sd_bus_message_open_container", "cannot open container \(contents)")
+    }
+
+    private func close() throws(SystemdError) {
+        try check(sd_bus_message_close_container(pointer), "sd_bus_message_close_container", "cannot close container")
     }
 }
 

@@ -4,7 +4,7 @@ import Glibc
 public struct SystemdError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; stable across versions.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Kind: String { case disconnected, timeout, busError, invalidUnitName, unexpectedReply, system }
+        private enum Kind: String { case disconnected, timeout, busError, invalidUnitName, unexpectedReply, transactionFailed, cancelled, system }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
 
@@ -18,6 +18,10 @@ public struct SystemdError: Error, Sendable, CustomStringConvertible {
         public static let invalidUnitName = Code(.invalidUnitName)
         /// The reply did not have the expected D-Bus signature.
         public static let unexpectedReply = Code(.unexpectedReply)
+        /// An rpm-ostree transaction ended with `Finished(false, message)`; the message is rpm-ostreed's.
+        public static let transactionFailed = Code(.transactionFailed)
+        /// The caller's task was cancelled, so the operation was given up (an rpm-ostree transaction before `Start`).
+        public static let cancelled = Code(.cancelled)
         /// Any other failure of an sd-* or libc call.
         public static let system = Code(.system)
 
