@@ -71,7 +71,9 @@ extension Rearguard {
                 case .ostree:
                     return OSTreeRollbackDriver(source: source, knownBooted: booted)
                 case .rpmOstree:
-                    return UnavailableRollbackDriver(reason: "the rpm-ostree driver is not built into this agent yet; use [rollback] driver = \"ostree\"")
+                    return RpmOstreeRollbackDriver(
+                        busAddress: busAddress, hostRun: host.hostRun, transactionTimeout: rollback.transactionTimeout,
+                        source: source, knownBooted: booted, logger: logger)
                 }
             }
             return Agent.Environment(

@@ -375,7 +375,14 @@ public actor Agent: AgentEndpoint, Service {
                 do {
                     try await driver.rollback(from: from, to: to)
                 } catch {
-                    return await feed(.rollbackFailed("\(error)", at: env.now()))
+                    // A transaction given up on (timeout, lost connection) may still have gone through: the sysroot
+                    // decides, never the error.
+                    if let snap = try? await readSnapshot(knownBooted: knownBooted),
+                       snap.deployments.first(where: { !$0.isStaged })?.checksum == to.checksum {
+                        logger.warning("the rollback reported an error but the sysroot boots the target first", metadata: ["error": "\(error)"])
+                    } else {
+                        return await feed(.rollbackFailed("\(error)", at: env.now()))
+                    }
                 }
                 Failpoint.afterTransaction.reach(logger)
                 return await feed(.rollbackApplied(at: env.now()))

@@ -14,6 +14,8 @@ public final class RpmOstreeStandIn {
         case fail
         /// Started transactions never send `Finished`.
         case hang
+        /// Started transactions wait `delay` seconds, then do their work and finish (even if the client left).
+        case slow
         /// The daemon exits right after returning the transaction address (the client's connect is refused).
         case exitBeforeConnect = "exit-before-connect"
         /// The daemon exits once the client has connected to the transaction, before `Start`.
@@ -86,7 +88,8 @@ public final class RpmOstreeStandIn {
     ///   - booted: `CHECKSUM.SERIAL` of the booted deployment (default: the sysroot's default deployment).
     public static func start(
         sysroot: String, runDirectory: String, hostRun: String? = nil, booted: String? = nil,
-        osname: String = "fedora-coreos", fault: Fault = .none, faultMessage: String? = nil, busAddress: String? = nil
+        osname: String = "fedora-coreos", fault: Fault = .none, faultMessage: String? = nil, busAddress: String? = nil,
+        delay: Double? = nil
     ) async throws -> RpmOstreeStandIn {
         try requirePython()
         let bus = try busAddress ?? guestBusAddress()
@@ -101,6 +104,7 @@ public final class RpmOstreeStandIn {
         ]
         if let booted { arguments += ["--booted", booted] }
         if let faultMessage { arguments += ["--fault-message", faultMessage] }
+        if let delay { arguments += ["--delay", String(delay)] }
         let standIn = RpmOstreeStandIn(
             busAddress: bus, hostRun: hostRun, logPath: logPath, process: try ServerProcess(arguments, log: base + ".out"))
         // The guest may still be booting (an earlier test rebooted it): the stand-in retries its connection for 30 s.
