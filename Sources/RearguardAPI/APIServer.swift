@@ -134,6 +134,9 @@ public final class APIServer: Service, Sendable {
     private func prepareFolder(gid: gid_t?) throws(APIError) {
         let folder = (socketPath as NSString).deletingLastPathComponent
         guard !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) else { return }
+        // Parents as `mkdir -p` makes them; only the socket's own folder carries the access rule.
+        try? FileManager.default.createDirectory(
+            atPath: (folder as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard mkdir(folder, 0o750) == 0 || errno == EEXIST else {
             throw APIError(.setup, "cannot create the socket folder \(folder): \(Self.errnoText())", errno: errno)
         }
