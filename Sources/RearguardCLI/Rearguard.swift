@@ -6,7 +6,10 @@ public struct Rearguard: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rearguard",
         abstract: "Keeps a Fedora CoreOS node's network services alive through OS updates.",
-        subcommands: [Deployments.self, Units.self, Check.self, Config.self])
+        subcommands: [
+            Status.self, History.self, Explain.self, Recheck.self, Hold.self, Release.self, Mode.self,
+            Deployments.self, Units.self, Check.self, Config.self,
+        ])
 
     /// Creates the root command.
     public init() {}
