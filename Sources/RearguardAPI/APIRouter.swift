@@ -96,6 +96,4 @@ enum APIRouter {
 /// A request refused before it reaches the agent.
 struct RouteRefusal: Error, Sendable {
     var response: APIResponse
-
-    func closing() -> APIResponse { response }
 }

@@ -11,7 +11,8 @@ extension APIServer {
                 var parts = inbound.makeAsyncIterator()
                 while let part = try await parts.next() {
                     guard case .head(let head) = part else { continue }  // the rest of a request already answered
-                    let response = await answer(head, peer: connection.peer, parts: &parts)
+                    // nil: the request broke off and the parser's error handler has answered it.
+                    guard let response = await answer(head, peer: connection.peer, parts: &parts) else { return }
                     let keepAlive = head.isKeepAlive && !response.close
                     try await outbound.write(contentsOf: [
                         .head(response.head(keepAlive: keepAlive)),
@@ -27,19 +28,23 @@ extension APIServer {
     }
 
     /// Checks one request's head, method and permission, reads its body within the limit and answers it. Answers
-    /// that leave the body unread ask for the connection to be closed.
+    /// that leave the body unread ask for the connection to be closed. nil when the body broke off: then
+    /// `JSONProtocolErrorHandler` answered already, or the client is gone.
     private func answer(
         _ head: HTTPRequestHead, peer: PeerCredentials?,
         parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator
-    ) async -> APIResponse {
+    ) async -> APIResponse? {
         let headBytes = head.uri.utf8.count + head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         guard headBytes <= limits.headerBytes else {
             return .error(.badRequest, "request head over \(limits.headerBytes) bytes", close: true)
         }
+        guard head.headers.count <= limits.headerFields else {
+            return .error(.badRequest, "more than \(limits.headerFields) header fields", close: true)
+        }
         let route: APIRouter.Route
         switch APIRouter.route(method: head.method, uri: head.uri) {
         case .success(let found): route = found
-        case .failure(let refusal): return refusal.closing()
+        case .failure(let refusal): return refusal.response.closing()
         }
         // Who asks decides before a byte of the body is read.
         if route.isMutation && peer?.isRoot != true {
@@ -53,6 +58,7 @@ extension APIServer {
             return .error(.badRequest, "request body over \(limits.bodyBytes) bytes", close: true)
         }
         var body = ByteBuffer()
+        var isComplete = false
         do {
             readBody: while let part = try await parts.next() {
                 switch part {
@@ -62,11 +68,15 @@ extension APIServer {
                         return .error(.badRequest, "request body over \(limits.bodyBytes) bytes", close: true)
                     }
                     body.writeBuffer(&chunk)
-                case .end: break readBody
+                case .end:
+                    isComplete = true
+                    break readBody
                 }
             }
+            // The stream ended before the request did: the client hung up mid-body.
+            if !isComplete { return nil }
         } catch {
-            return .error(.badRequest, "the request ended early", close: true)
+            return nil
         }
         return await APIRouter.answer(route, body: body, endpoint: endpoint, metrics: sharedMetrics)
     }

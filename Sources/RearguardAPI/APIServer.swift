@@ -23,6 +23,8 @@ public final class APIServer: Service, Sendable {
     public struct Limits: Sendable, Equatable {
         /// The largest request head (request line and headers), in bytes.
         public var headerBytes = 16 * 1024
+        /// The most header fields one request may carry.
+        public var headerFields = 64
         /// The largest request body, in bytes (`POST /v1/mode` needs a few dozen).
         public var bodyBytes = 4 * 1024
         /// A request must arrive complete within this of the connection opening or the previous answer.
@@ -79,6 +81,8 @@ public final class APIServer: Service, Sendable {
         let open = self.open
         let server = try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 256)
+            // A client that shuts down its sending side after the request (`nc -N`, scripts) still gets its answer.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: socketPath) { channel in
                 PeerCredentials.read(channel).flatMapThrowing { peer in
                     let sync = channel.pipeline.syncOperations

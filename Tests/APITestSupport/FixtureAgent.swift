@@ -13,12 +13,15 @@ public actor FixtureAgent: AgentEndpoint {
     /// How many times `runChecks` ran.
     public private(set) var checkRounds = 0
 
-    /// A node with `checks` configured checks (each with `historyLength` results), two deployments and a decision.
-    public init(state: Assessment.State = .good, checks: Int = 3, historyLength: Int = 10, now: Date = Date()) {
+    /// A node with `checks` configured checks (each with `historyLength` results), two deployments and, when
+    /// `decided`, a decision.
+    public init(
+        state: Assessment.State = .good, checks: Int = 3, historyLength: Int = 10, decided: Bool = true, now: Date = Date()
+    ) {
         let deployments = Self.deployments(now: now)
         let checkDocuments = (0..<checks).map { Self.check(index: $0, historyLength: historyLength, now: now) }
         let decision = Self.decision(.bootMarkedGood, "every required check passed for 10m", deployments[0].checksum, now)
-        decisions = [decision]
+        decisions = decided ? [decision] : []
         boots = [
             Self.decode(BootRecord.self, [
                 "boot_id": "0f3c2a8e-9b1d-4c55-8f7e-2a1b3c4d5e6f", "checksum": deployments[0].checksum,
@@ -28,7 +31,7 @@ public actor FixtureAgent: AgentEndpoint {
         ]
         document = StatusDocument(
             state: state, reason: nil, mode: AssessmentMode.enforce.rawValue, observeOnlyReason: nil,
-            deployments: deployments, checks: checkDocuments, lastDecision: decision, badReleases: [],
+            deployments: deployments, checks: checkDocuments, lastDecision: decided ? decision : nil, badReleases: [],
             knownGood: [Self.decode(KnownGood.self, [
                 "checksum": deployments[0].checksum, "version": deployments[0].version ?? "",
                 "at": Self.iso(now.addingTimeInterval(-300)),
@@ -143,7 +146,8 @@ public actor FixtureAgent: AgentEndpoint {
         let history = (0..<historyLength).map { result(name: name, index: index, at: now.addingTimeInterval(Double(-30 * $0))) }
         let kinds: [CheckKind] = [.dns, .ntp, .dhcp, .unit, .http]
         return CheckDocument(
-            name: name, kind: kinds[index % kinds.count], required: index % 4 != 3, state: .passing, last: history.first,
+            name: name, kind: kinds[index % kinds.count], required: index % 4 != 3, state: history.isEmpty ? .unknown : .passing,
+            last: history.first,
             history: history)
     }
 
