@@ -1,5 +1,20 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOHTTP1
+
+/// The last document of one kind and its encoding.
+final class EncodedCache<T: Equatable & Sendable>: Sendable {
+    private let last = NIOLockedValueBox<(value: T, bytes: [UInt8])?>(nil)
+
+    init() {}
+
+    /// The encoding of `value` when it equals the last one stored.
+    func bytes(for value: T) -> [UInt8]? {
+        last.withLockedValue { $0.flatMap { $0.value == value ? $0.bytes : nil } }
+    }
+
+    func store(_ value: T, _ bytes: [UInt8]) { last.withLockedValue { $0 = (value, bytes) } }
+}
 
 /// One answer of the API server: an HTTP head and its whole body.
 struct APIResponse: Sendable {
@@ -22,6 +37,15 @@ struct APIResponse: Sendable {
         } catch {
             return .error(.internal, "cannot encode the answer: \(error)")
         }
+    }
+
+    /// A document whose encoding is kept while it stays equal: status is asked for far more often than it changes,
+    /// and comparing is much cheaper than encoding.
+    static func document<T: Encodable & Equatable & Sendable>(_ value: T, cache: EncodedCache<T>) -> APIResponse {
+        if let bytes = cache.bytes(for: value) { return APIResponse(status: .ok, contentType: jsonType, body: bytes) }
+        let response = document(value)
+        if response.status == .ok { cache.store(value, response.body) }
+        return response
     }
 
     /// An `ErrorDocument` with the HTTP status of its code.

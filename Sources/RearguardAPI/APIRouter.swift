@@ -55,10 +55,11 @@ enum APIRouter {
 
     /// Asks the agent and encodes its answer.
     static func answer(
-        _ route: Route, body: ByteBuffer, endpoint: any AgentEndpoint, metrics: PrometheusCollectorRegistry?
+        _ route: Route, body: ByteBuffer, endpoint: any AgentEndpoint, metrics: PrometheusCollectorRegistry?,
+        statusCache: EncodedCache<StatusDocument>
     ) async -> APIResponse {
         switch route {
-        case .status: return .document(await endpoint.status())
+        case .status: return .document(await endpoint.status(), cache: statusCache)
         case .checks: return .document(await endpoint.checks())
         case .history: return .document(await endpoint.history())
         case .explain: return .document(await endpoint.explain())

@@ -78,7 +78,7 @@ extension APIServer {
         } catch {
             return nil
         }
-        return await APIRouter.answer(route, body: body, endpoint: endpoint, metrics: sharedMetrics)
+        return await APIRouter.answer(route, body: body, endpoint: endpoint, metrics: sharedMetrics, statusCache: statusCache)
     }
 }
 

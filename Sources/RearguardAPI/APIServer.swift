@@ -45,6 +45,7 @@ public final class APIServer: Service, Sendable {
     let eventLoopGroup: any EventLoopGroup
     let sharedMetrics: PrometheusCollectorRegistry?
     let open = NIOLockedValueBox(OpenConnections())
+    let statusCache = EncodedCache<StatusDocument>()
 
     /// Creates the server.
     /// - Parameters:

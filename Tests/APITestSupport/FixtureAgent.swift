@@ -174,6 +174,6 @@ public actor FixtureAgent: AgentEndpoint {
     }
 
     static func iso(_ date: Date) -> String {
-        ISO8601DateFormatter().string(from: date)
+        date.formatted(.iso8601)
     }
 }
