@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(
             name: "RearguardAPITests",
             dependencies: [
-                "RearguardAPI", "APITestSupport", "TestSupport",
+                "RearguardAPI", "RearguardCLI", "APITestSupport", "TestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
