@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         // C libraries (STYLE C1): module maps and shims only.
@@ -44,7 +46,20 @@ let package = Package(
             name: "RearguardChecks",
             dependencies: ["RearguardCore", "CResolv", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
-        .target(name: "RearguardAPI", dependencies: ["RearguardCore"], swiftSettings: strict),
+        // The agent's API: wire documents, the HTTP server on the Unix socket and its client (plain SwiftNIO HTTP/1).
+        .target(
+            name: "RearguardAPI",
+            dependencies: [
+                "RearguardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict),
         .target(
             name: "RearguardDaemon",
             dependencies: [
@@ -81,6 +96,27 @@ let package = Package(
             dependencies: ["RearguardDaemon", "RearguardCore", "Systemd", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks", "TestSupport"], swiftSettings: strict),
+        // An AgentEndpoint holding real documents for the HTTP layer's tests and benchmark until the daemon's agent
+        // is wired in, and a small server executable around it for scripts/bench-status.
+        .target(
+            name: "APITestSupport", dependencies: ["RearguardAPI", "RearguardCore"], path: "Tests/APITestSupport",
+            swiftSettings: strict),
+        .executableTarget(
+            name: "rearguard-api-fixture",
+            dependencies: [
+                "APITestSupport", "RearguardAPI",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/APIFixture", swiftSettings: strict),
+        .testTarget(
+            name: "RearguardAPITests",
+            dependencies: [
+                "RearguardAPI", "RearguardCLI", "APITestSupport", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "RearguardCLITests", dependencies: ["RearguardCLI", "RearguardDaemon", "TestSupport"], swiftSettings: strict),
     ]

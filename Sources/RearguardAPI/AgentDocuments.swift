@@ -25,6 +25,21 @@ public struct CheckDocument: Codable, Sendable, Equatable {
         self.last = last
         self.history = history
     }
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind, required, state, last, history
+    }
+
+    /// Encodes every key, `null` for a missing `last`, so consumers see a fixed shape.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(required, forKey: .required)
+        try c.encode(state, forKey: .state)
+        try c.encode(last, forKey: .last)
+        try c.encode(history, forKey: .history)
+    }
 }
 
 /// `GET /v1/status` and `rearguard status --json`.
@@ -87,6 +102,33 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         self.startedAt = startedAt
         self.bootId = bootId
         self.configDir = configDir
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion, state, reason, mode, observeOnlyReason, deployments, checks, lastDecision, badReleases
+        case knownGood, updatesHeld, rollbacksTotal, rebootsTotal, version, startedAt, bootId, configDir
+    }
+
+    /// Encodes every key, `null` for missing values (`"last_decision": null`), so consumers see a fixed shape.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
+        try c.encode(state, forKey: .state)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(observeOnlyReason, forKey: .observeOnlyReason)
+        try c.encode(deployments, forKey: .deployments)
+        try c.encode(checks, forKey: .checks)
+        try c.encode(lastDecision, forKey: .lastDecision)
+        try c.encode(badReleases, forKey: .badReleases)
+        try c.encode(knownGood, forKey: .knownGood)
+        try c.encode(updatesHeld, forKey: .updatesHeld)
+        try c.encode(rollbacksTotal, forKey: .rollbacksTotal)
+        try c.encode(rebootsTotal, forKey: .rebootsTotal)
+        try c.encode(version, forKey: .version)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(bootId, forKey: .bootId)
+        try c.encode(configDir, forKey: .configDir)
     }
 }
 

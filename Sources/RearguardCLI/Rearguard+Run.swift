@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RearguardAPI
 import RearguardChecks
 import RearguardCore
 import RearguardDaemon
@@ -14,7 +15,7 @@ extension Rearguard {
             abstract: "Run the agent: assess this boot, run the checks, roll back a bad update once, serve status.",
             discussion: """
                 Reads the config once at start; a config with errors is refused as a whole (exit 78). \
-                Stops gracefully on SIGTERM and SIGINT. Sends READY=1 once the boot is read.
+                Stops gracefully on SIGTERM and SIGINT. Sends READY=1 once the socket serves and the boot is read.
                 """)
 
         @Option(name: .customLong("config-dir"), help: "Read drop-ins from DIR instead of the default folders (repeatable).")
@@ -44,11 +45,16 @@ extension Rearguard {
 
             let environment = try Self.environment(settings: settings, directories: directories, logger: logger)
             let agent = Agent(environment: environment, logger: logger)
-            let ready = ReadyService(agent: agent, logger: logger)
+            let gate = ReadyGate(logger: logger)
+            let api = APIServer(
+                socketPath: settings.api.socket, group: settings.api.group, endpoint: agent, logger: logger,
+                onReady: { Task { await gate.serving() } })
+            let ready = ReadyService(agent: agent, gate: gate)
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: [
                         .init(service: agent),
+                        .init(service: api),
                         .init(service: ready, successTerminationBehavior: .ignore),
                         .init(service: WatchdogService(configured: settings.daemon.watchdog, logger: logger)),
                     ],
@@ -84,17 +90,36 @@ extension Rearguard {
     }
 }
 
-/// Starts the agent's boot reading, then tells systemd READY=1 and finishes (the agent keeps running).
-struct ReadyService: Service {
-    let agent: Agent
-    let logger: Logger
+/// Sends READY=1 once both the socket serves and the boot was read (the agent keeps running after).
+actor ReadyGate {
+    private var isServing = false
+    private var isBootRead = false
+    private var sent = false
+    private let logger: Logger
 
-    func run() async throws {
-        await agent.start()
+    init(logger: Logger) { self.logger = logger }
+
+    func serving() { isServing = true; notifyIfReady() }
+    func bootRead() { isBootRead = true; notifyIfReady() }
+
+    private func notifyIfReady() {
+        guard isServing, isBootRead, !sent else { return }
+        sent = true
         do {
             if try Notifier().ready() { logger.debug("sent READY=1") }
         } catch {
             logger.warning("cannot notify systemd", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// Starts the agent's boot reading and opens the ready gate's second half, then finishes.
+struct ReadyService: Service {
+    let agent: Agent
+    let gate: ReadyGate
+
+    func run() async throws {
+        await agent.start()
+        await gate.bootRead()
     }
 }

@@ -6,7 +6,10 @@ public struct Rearguard: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rearguard",
         abstract: "Keeps a Fedora CoreOS node's network services alive through OS updates.",
-        subcommands: [Run.self, WaitVerdict.self, Deployments.self, Units.self, Check.self, Config.self])
+        subcommands: [
+            Run.self, Status.self, History.self, Explain.self, Recheck.self, Hold.self, Release.self, Mode.self,
+            WaitVerdict.self, Deployments.self, Units.self, Check.self, Config.self,
+        ])
 
     /// Creates the root command.
     public init() {}

@@ -26,6 +26,8 @@ public final class AgentNode {
     public var bootIDPath: String { root + "/boot_id" }
     /// `[host] cmdline`.
     public var cmdlinePath: String { root + "/cmdline" }
+    /// `[api] socket`.
+    public var socketPath: String { root + "/api/rearguard.sock" }
     /// While this file exists the required check passes.
     public var servicePath: String { root + "/service-up" }
     /// The bus the agent talks to (a missing socket by default: no bus).
@@ -59,6 +61,9 @@ public final class AgentNode {
             mode = "enforce"
             soak = "\(soak)"
             max_reboots_per_day = 1
+
+            [api]
+            socket = "\(socketPath)"
 
             [rollback]
             driver = "\(driver)"
@@ -158,6 +163,16 @@ public final class AgentNode {
               current["boot_id"] as? String == boot
         else { return nil }
         return current["state"] as? String
+    }
+
+    /// Runs an admin command (`status`, `hold`, ...) of the real CLI against this node's agent.
+    public func cli(_ arguments: [String]) throws -> ProcessOutput {
+        try Shell.run([try Shell.rearguardBinary()] + arguments + ["--socket", socketPath])
+    }
+
+    /// Waits until the agent's socket answers `rearguard status`.
+    public func waitServing(_ seconds: Double = 20) async -> Bool {
+        await waitUntil(seconds) { ((try? cli(["status", "--json"]))?.status ?? 69) != 69 }
     }
 
     /// Runs `rearguard wait-verdict` once with a short timeout; returns its exit status and output.

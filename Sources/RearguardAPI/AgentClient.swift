@@ -1,0 +1,125 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import RearguardCore
+
+/// Asks the running agent over its Unix socket: one HTTP/1.1 request per connection, through SwiftNIO's HTTP client
+/// pipeline. Agent refusals arrive as `AgentRequestError`; transport failures as `APIError`.
+public struct AgentClient: Sendable {
+    /// One raw answer.
+    public struct Answer: Sendable {
+        /// The HTTP status code.
+        public var status: Int
+        /// The body as sent.
+        public var body: [UInt8]
+    }
+
+    /// The agent's socket.
+    public var socketPath: String
+    /// How long a request may take (connect to the last byte of the answer).
+    public var timeout: Duration
+    private let eventLoopGroup: any EventLoopGroup
+
+    /// Creates a client for the agent on `socketPath`.
+    public init(
+        socketPath: String, timeout: Duration = .seconds(30),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.socketPath = socketPath
+        self.timeout = timeout
+        self.eventLoopGroup = eventLoopGroup
+    }
+
+    /// `GET /v1/status`.
+    public func status() async throws -> StatusDocument { try await document(.GET, APIRoute.status) }
+    /// `GET /v1/checks`.
+    public func checks() async throws -> ChecksDocument { try await document(.GET, APIRoute.checks) }
+    /// `GET /v1/history`.
+    public func history() async throws -> HistoryDocument { try await document(.GET, APIRoute.history) }
+    /// `GET /v1/deployments`.
+    public func deployments() async throws -> DeploymentsDocument { try await document(.GET, APIRoute.deployments) }
+    /// `GET /v1/explain`.
+    public func explain() async throws -> ExplainDocument { try await document(.GET, APIRoute.explain) }
+    /// `POST /v1/checks/run`: every check now; returns once the round is in.
+    public func runChecks() async throws -> ChecksDocument { try await document(.POST, APIRoute.runChecks) }
+    /// `POST /v1/hold`.
+    public func hold() async throws -> StatusDocument { try await document(.POST, APIRoute.hold) }
+    /// `POST /v1/release`.
+    public func release() async throws -> StatusDocument { try await document(.POST, APIRoute.release) }
+    /// `POST /v1/mode`.
+    public func setMode(_ mode: AssessmentMode) async throws -> StatusDocument {
+        try await document(.POST, APIRoute.mode, body: Array(RearguardJSON.encoder(pretty: false).encode(ModeRequest(mode: mode))))
+    }
+
+    /// Sends one request and decodes a 2xx answer as `T`; an `ErrorDocument` answer throws `AgentRequestError`.
+    public func document<T: Decodable>(_ method: HTTPMethod, _ path: String, body: [UInt8] = []) async throws -> T {
+        let answer = try await request(method, path, body: body)
+        let decoder = RearguardJSON.decoder()
+        guard (200..<300).contains(answer.status) else {
+            if let error = try? decoder.decode(ErrorDocument.self, from: Data(answer.body)) {
+                throw AgentRequestError(error.error.code, error.error.message)
+            }
+            throw APIError(.badResponse, "the agent on \(socketPath) answered \(answer.status) without an error document")
+        }
+        do {
+            return try decoder.decode(T.self, from: Data(answer.body))
+        } catch {
+            throw APIError(.badResponse, "the agent on \(socketPath) answered \(path) with an unreadable document: \(error)")
+        }
+    }
+
+    /// Sends one request and returns the status and body, whatever they are.
+    public func request(_ method: HTTPMethod, _ path: String, body: [UInt8] = []) async throws -> Answer {
+        let deadline = timeout
+        return try await withThrowingTaskGroup(of: Answer?.self) { group in
+            group.addTask { try await exchange(method, path, body: body) }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let answer = first else {
+                throw APIError(.timeout, "the agent on \(socketPath) did not answer \(path) within \(deadline)")
+            }
+            return answer
+        }
+    }
+
+    private func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]) async throws -> Answer {
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            channel = try await ClientBootstrap(group: eventLoopGroup)
+                .connectTimeout(TimeAmount(timeout))
+                .connect(unixDomainSocketPath: socketPath) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            let code = (error as? IOError)?.errnoCode
+            let reason = code.map { String(cString: strerror($0)) } ?? "\(error)"
+            throw APIError(.unreachable, "cannot connect to \(socketPath): \(reason)", errno: code)
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+            head.headers.add(name: "host", value: "localhost")
+            head.headers.add(name: "content-length", value: String(body.count))
+            head.headers.add(name: "connection", value: "close")
+            try await outbound.write(contentsOf: [
+                .head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil),
+            ])
+            var status = 0
+            var received = ByteBuffer()
+            for try await part in inbound {
+                switch part {
+                case .head(let response): status = Int(response.status.code)
+                case .body(var chunk): received.writeBuffer(&chunk)
+                case .end: return Answer(status: status, body: Array(received.readableBytesView))
+                }
+            }
+            throw APIError(.badResponse, "the agent on \(socketPath) closed the connection before answering \(path)")
+        }
+    }
+}

@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import APITestSupport
+import Foundation
+import Logging
+import RearguardAPI
+import RearguardCore
+import ServiceLifecycle
+import TestSupport
+
+/// An `APIServer` serving a `FixtureAgent` in this process on a socket in a fresh folder, inside a real
+/// `ServiceGroup`, for the length of `body`; then a graceful shutdown, as the daemon does it.
+struct LiveServer: Sendable {
+    let socket: String
+    let agent: FixtureAgent
+    let folder: String
+
+    static func with<T: Sendable>(
+        state: Assessment.State = .good, group: String? = nil, limits: APIServer.Limits = testLimits,
+        agent: FixtureAgent? = nil, _ body: @Sendable (LiveServer) async throws -> T
+    ) async throws -> T {
+        let base = scratchDir("api")
+        // Others may traverse the base, so a non-root test user reaches the socket folder the server makes (0750).
+        chmod(base, 0o755)
+        let live = LiveServer(socket: base + "/run/rearguard.sock", agent: agent ?? FixtureAgent(state: state), folder: base)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        var logger = Logger(label: "rearguard.api-test")
+        logger.logLevel = .warning
+        let (ready, readySignal) = AsyncStream.makeStream(of: Void.self)
+        let server = APIServer(
+            socketPath: live.socket, group: group, endpoint: live.agent, logger: logger, limits: limits,
+            onReady: { readySignal.yield() })
+        let services = ServiceGroup(services: [server], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                defer { readySignal.finish() }
+                try await services.run()
+            }
+            var waiting = ready.makeAsyncIterator()
+            guard await waiting.next() != nil else {
+                try await tasks.waitForAll()  // rethrows why the server did not start
+                throw RawError("the api server stopped before it was ready")
+            }
+            do {
+                let result = try await body(live)
+                await services.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await services.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    /// Short deadlines so the slow-client tests run in seconds.
+    static var testLimits: APIServer.Limits {
+        var limits = APIServer.Limits()
+        limits.requestTimeout = .seconds(1)
+        return limits
+    }
+}
+
+/// Runs blocking work (a child process, a blocking socket) on its own thread, never on the cooperative pool that
+/// the in-process server's requests need.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+/// Runs the built `rearguard` binary with `arguments` off the pool.
+func rearguard(_ arguments: [String], asNobody: Bool = false) async throws -> RunOutput {
+    let binary = try Shell.rearguardBinary()
+    let prefix = asNobody ? try nobody() : []
+    return try await offPool { try runCapturing(prefix + [binary] + arguments) }
+}
+
+/// Runs a program (looked up in PATH) to completion with stdout and stderr in files. posix_spawn and waitpid,
+/// because Foundation's Process reads its pipes with `try!` and traps on the EINTR that another test's SIGCHLD
+/// causes when suites run in parallel.
+func runCapturing(_ arguments: [String]) throws -> RunOutput {
+    let base = NSTemporaryDirectory() + "rearguard-api-run-\(UUID().uuidString)"
+    defer {
+        unlink(base + ".out")
+        unlink(base + ".err")
+    }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, base + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, base + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var pid: pid_t = 0
+    let rc = posix_spawnp(&pid, arguments[0], &actions, &attributes, &argv, environ)
+    guard rc == 0 else { throw RawError("cannot start \(arguments[0]): \(String(cString: strerror(rc)))") }
+    let status = reap(pid)
+    return RunOutput(
+        status: status, stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
+}
+
+/// Runs curl on the socket: returns the HTTP status and the body.
+func curl(_ socket: String, _ arguments: [String], asNobody: Bool = false) async throws -> (status: Int, body: String) {
+    _ = try requireTool("curl", package: "curl")
+    let prefix = asNobody ? try nobody() : []
+    let run = try await offPool {
+        try runCapturing(prefix + ["curl", "-sS", "--max-time", "20", "--unix-socket", socket, "-w", "\n%{http_code}"] + arguments)
+    }
+    guard run.status == 0 else { throw RawError("curl \(arguments) exited \(run.status): \(run.stderr)") }
+    var lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+    let code = Int(lines.removeLast()) ?? -1
+    return (code, lines.joined(separator: "\n"))
+}
+
+/// `setpriv` to uid/gid 65534 (nobody/nogroup) with no supplementary groups: a caller that is not root.
+func nobody() throws -> [String] {
+    _ = try requireTool("setpriv", package: "util-linux")
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+}
+
+/// Parses a JSON object or fails the test with the text.
+func jsonObject(_ text: String) throws -> [String: Any] {
+    guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        throw RawError("not a JSON object: \(text.prefix(300))")
+    }
+    return object
+}
+
+/// This process's resident set, in KiB, from /proc.
+func residentKiB(pid: String = "self") -> Int {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    let line = text.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+    return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+}
+
+/// A finished program's exit status and output.
+struct RunOutput: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
