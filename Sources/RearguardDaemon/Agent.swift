@@ -385,6 +385,8 @@ public actor Agent: AgentEndpoint, Service {
                     }
                 }
                 Failpoint.afterTransaction.reach(logger)
+                // Status shows the new boot order (the target pending) while the reboot is under way.
+                if let snap = try? await readSnapshot(knownBooted: knownBooted) { snapshot = snap }
                 return await feed(.rollbackApplied(at: env.now()))
             case .reboot(let reason):
                 Failpoint.beforeReboot.reach(logger)
