@@ -54,24 +54,29 @@ public struct CheckEngine: Sendable {
         let start = ContinuousClock.now
         let deadline = start.advanced(by: spec.timeout)
         let check = healthCheck(for: spec)
+        // A service that does not answer in time fails; systemd not answering about a unit says nothing of it.
+        let overrun: ProbeOutcome = spec.kind == .unit
+            ? .unknown("unit state unknown: systemd did not answer in time") : .fail("timeout")
         let outcome = await withTaskGroup(of: ProbeOutcome?.self) { group in
             group.addTask { await check.probe(until: deadline) }
             group.addTask {
                 try? await Task.sleep(until: deadline.advanced(by: grace), clock: .continuous)
-                return Task.isCancelled ? nil : .fail("timeout")
+                return Task.isCancelled ? nil : overrun
             }
             var first: ProbeOutcome?
             while first == nil, let next = await group.next() { first = next }
             group.cancelAll()
-            return first ?? .fail("timeout")
+            return first ?? overrun
         }
+        // A round cut short by cancellation (shutdown) learned nothing about the service.
+        let seen = Task.isCancelled ? ProbeOutcome.unknown("cancelled") : outcome
         let result = CheckResult(
-            name: spec.name, kind: spec.kind, required: spec.required, status: outcome.status,
-            latencyMs: elapsedMs(since: start), message: outcome.message, observedAt: Date())
-        if result.isPassing {
-            logger.debug("check passed", metadata: ["check": "\(spec.name)", "message": "\(result.message)"])
-        } else {
-            logger.warning("check failed", metadata: ["check": "\(spec.name)", "message": "\(result.message)"])
+            name: spec.name, kind: spec.kind, required: spec.required, status: seen.status,
+            latencyMs: elapsedMs(since: start), message: seen.message, observedAt: Date())
+        switch result.status {
+        case .pass: logger.debug("check passed", metadata: ["check": "\(spec.name)", "message": "\(result.message)"])
+        case .fail: logger.warning("check failed", metadata: ["check": "\(spec.name)", "message": "\(result.message)"])
+        case .unknown: logger.notice("check undecided", metadata: ["check": "\(spec.name)", "message": "\(result.message)"])
         }
         return result
     }

@@ -11,6 +11,8 @@ public struct ProbeOutcome: Sendable, Equatable {
     public static func pass(_ message: String) -> ProbeOutcome { ProbeOutcome(status: .pass, message: message) }
     /// A failing outcome.
     public static func fail(_ message: String) -> ProbeOutcome { ProbeOutcome(status: .fail, message: message) }
+    /// The probe could not tell (no bus, cancelled): the check stays undecided.
+    public static func unknown(_ message: String) -> ProbeOutcome { ProbeOutcome(status: .unknown, message: message) }
 }
 
 /// One kind of probe: runs once against its target and never throws or outlives `deadline` by much.

@@ -48,7 +48,7 @@ public struct UnitCheck: HealthCheck {
 
     /// Reads the unit's state once; a bus that never answers is cut off at the deadline.
     public func probe(until deadline: ContinuousClock.Instant) async -> ProbeOutcome {
-        guard let inspector else { return .fail("no unit inspector: unit state unknown") }
+        guard let inspector else { return .unknown("no unit inspector: unit state unknown") }
         let unit = self.unit
         let once = ResumeOnce<Result<UnitState, any Error>?>()
         // The inspector is someone else's adapter and may ignore cancellation: its call runs in a
@@ -62,10 +62,11 @@ public struct UnitCheck: HealthCheck {
             call.cancel()
             once.resume(nil)
         }
-        guard let result else { return .fail("timeout") }
+        // systemd not answering in time, or not reachable, says nothing about the unit: unknown, never a failure.
+        guard let result else { return .unknown("unit state unknown: systemd did not answer in time") }
         switch result {
         case .failure(let error):
-            return .fail("unit state unknown: \(error)".lowercased())
+            return .unknown("unit state unknown: \(error)".lowercased())
         case .success(let state):
             await monitor.observe(state)
             if state.isNotFound { return .fail("\(unit) not found") }

@@ -229,6 +229,9 @@ public struct Assessment: Sendable, Equatable {
                 return actions + resumeInSameBoot(intent, boot, now)
             }
             memory.intent = nil
+            // Whatever booted, this rollback was attempted: it counts towards "once per deployment, ever", also when
+            // the agent died before recording its outcome.
+            memory.recordRollback(intent, at: now)
             if boot.booted.checksum == intent.to.checksum {
                 setState(.rolledBack, boot, reason: intent.reason, at: now)
                 memory.recordBad(intent.from, reason: intent.reason, at: now)
@@ -269,6 +272,11 @@ public struct Assessment: Sendable, Equatable {
     /// The agent restarted within the boot in which it had decided to roll back.
     private mutating func resumeInSameBoot(_ intent: RollbackIntent, _ boot: Boot, _ now: Date) -> [Action] {
         setState(.rollingBack, boot, reason: intent.reason, at: now)
+        guard isActing else {
+            // Decided while enforcing, resumed while observing: keep the intent, do nothing, say so.
+            let what = intent.phase == .requested ? "rollback to \(intent.to.label)" : "reboot into \(intent.to.label)"
+            return [.persist, announce(.rollbackWithheld, "\(what) is pending; not acting: observe mode", boot, now)]
+        }
         switch intent.phase {
         case .requested:
             if boot.defaultChecksum == intent.to.checksum {
@@ -376,10 +384,14 @@ public struct Assessment: Sendable, Equatable {
         guard boot != nil, state == .rollingBack, let intent = memory.intent else { return [] }
         memory.intent?.phase = .rebootRequested
         memory.intent?.rebootAttempts = 1
-        memory.rollbacks.append(RollbackRecord(from: intent.from.checksum, to: intent.to.checksum, at: now))
-        memory.rebootTimes.append(now)
+        memory.recordRollback(intent, at: now)
         memory.recordBad(intent.from, reason: intent.reason, at: now)
         memory.updatesHeld = true
+        guard isActing else {
+            // Switched to observe while the transaction ran: the next boot, whenever it comes, completes it.
+            return [.persist, .assertHold]
+        }
+        memory.rebootTimes.append(now)
         return [
             .persist, .assertHold,
             .reboot(reason: "rolling back from \(intent.from.label) to \(intent.to.label): \(intent.reason)"),

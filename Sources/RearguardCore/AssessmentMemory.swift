@@ -66,6 +66,12 @@ public struct AssessmentMemory: Sendable, Equatable, Codable {
         knownGood.append(KnownGood(checksum: release.checksum, version: release.version, at: date))
     }
 
+    /// Records a rollback attempt once per `from` checksum.
+    mutating func recordRollback(_ intent: RollbackIntent, at date: Date) {
+        guard !rollbacks.contains(where: { $0.from == intent.from.checksum }) else { return }
+        rollbacks.append(RollbackRecord(from: intent.from.checksum, to: intent.to.checksum, at: date))
+    }
+
     /// Appends a decision to the bounded history.
     mutating func recordDecision(_ decision: Assessment.Decision) {
         lastDecision = decision

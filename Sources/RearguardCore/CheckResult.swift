@@ -6,6 +6,8 @@ public enum CheckStatus: String, Sendable, Codable, Equatable {
     case pass
     /// The service did not answer, or answered wrongly.
     case fail
+    /// The probe could not tell (the bus to systemd is down, the probe was cancelled): never a pass, never a failure.
+    case unknown
 }
 
 /// One observation of one check: what the engine returns instead of throwing (STYLE K4).

@@ -46,10 +46,18 @@ public struct CheckTracker: Sendable, Equatable {
             consecutiveFailures = 0
             consecutivePasses += 1
             if consecutivePasses >= successThreshold { health = .passing }
+        case .unknown:
+            // Nothing was learned about the service: no pass stands, and no failure is counted.
+            consecutivePasses = 0
+            health = .unknown
         case .fail:
             consecutivePasses = 0
-            // Inside the start period a failure neither counts nor clears an earlier pass.
-            guard sinceBoot >= startPeriod else { return health }
+            // Inside the start period a failure does not count against the check, but it does end any pass:
+            // the deployment is judged only after the start period, never on a pass the failure contradicts.
+            guard sinceBoot >= startPeriod else {
+                if health == .passing { health = .unknown }
+                return health
+            }
             consecutiveFailures += 1
             if consecutiveFailures >= failureThreshold { health = .failing }
         }

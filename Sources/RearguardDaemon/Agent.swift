@@ -32,7 +32,8 @@ public actor Agent: AgentEndpoint, Service {
         public var makeDriver: @Sendable (BootedIdentity?) -> any RollbackDriver
         /// The Zincati hold drop-in.
         public var hold: ZincatiHold
-        /// The wall clock (tests may shift it).
+        /// The clock decisions are timed with: by default the wall time at start advanced by a monotonic clock, so a
+        /// clock step (NTP's makestep at boot) neither shortens a soak nor stretches it.
         public var now: @Sendable () -> Date
 
         /// Creates an environment.
@@ -40,7 +41,7 @@ public actor Agent: AgentEndpoint, Service {
             settings: Settings, configDescription: String, version: String, store: FileStateStore,
             source: OSTreeDeploymentSource, bus: Bus?, engine: CheckEngine,
             makeDriver: @escaping @Sendable (BootedIdentity?) -> any RollbackDriver, hold: ZincatiHold,
-            now: @escaping @Sendable () -> Date = { Date() }
+            now: @escaping @Sendable () -> Date = Agent.monotonicWallClock()
         ) {
             self.settings = settings
             self.configDescription = configDescription
@@ -77,6 +78,16 @@ public actor Agent: AgentEndpoint, Service {
     private var histories: [String: [CheckResult]] = [:]
     private var lastVerdict: Assessment.Verdict?
     private var startTask: Task<Void, Never>?
+
+    /// A clock that reads the wall time once and then advances with the monotonic clock.
+    public static func monotonicWallClock() -> @Sendable () -> Date {
+        let wall = Date()
+        let start = ContinuousClock.now
+        return {
+            let elapsed = (ContinuousClock.now - start).components
+            return wall.addingTimeInterval(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+        }
+    }
 
     /// How many results each check keeps for status.
     public static let historyLimit = 20
@@ -137,7 +148,9 @@ public actor Agent: AgentEndpoint, Service {
             break
         case .corrupt(let keptAs, let reason):
             // The file is aside; a fresh memory has no known-good baseline, so nothing can be rolled back from it.
-            doubts[.state] = "the state file was unusable (\(reason)); kept as \(keptAs)"
+            doubts[.state] = "the state file was unusable (\(reason)); kept as \(keptAs): remove it once checked"
+            // Writing a fresh memory would make the next start trust it and forget past rollbacks: write nothing.
+            mayPersist = false
         case .unsupported(let version):
             doubts[.state] = "the state file has schema \(version), newer than this agent's \(FileStateStore.schemaVersion); left untouched"
             mayPersist = false
@@ -235,6 +248,7 @@ public actor Agent: AgentEndpoint, Service {
     private func checkLoop(_ spec: CheckSpec) async {
         while !Task.isCancelled {
             let result = await env.engine.run(spec)
+            if Task.isCancelled { return }  // a result of a cut-short round is not evidence
             await record(result)
             try? await Task.sleep(for: spec.interval)
         }
@@ -309,10 +323,12 @@ public actor Agent: AgentEndpoint, Service {
 
     private func assess() async {
         guard assessment.boot != nil else { return }
-        let verdict = verdict()
+        var verdict = verdict()
         if case .failing = verdict, [.probation, .failing].contains(assessment.state) {
-            // A rollback decision must see the deployments as they are now (an update may have been staged).
+            // A rollback decision must see the deployments as they are now (an update may have been staged),
+            // and the checks as they are after that read (a pass may have come in meanwhile).
             await readBoot(initial: false)
+            verdict = self.verdict()
         }
         if Self.kind(verdict) != lastVerdict.map(Self.kind) {
             logger.info("required checks: \(Self.describe(verdict))")
@@ -341,59 +357,102 @@ public actor Agent: AgentEndpoint, Service {
     // MARK: acting
 
     private func feed(_ event: Assessment.Event) async {
+        let before = assessment
         let actions = assessment.handle(event)
-        await perform(actions)
+        if await perform(actions) == .notPersisted {
+            // Nothing of this decision reached the disk: forget it too, so it is taken again, whole, once the state
+            // can be written, and never half-remembered by a later write.
+            assessment = before
+        }
     }
 
+    private enum Outcome { case done, notPersisted, stopped }
+
     /// Performs actions in order; a failed `persist` stops the rest (nothing is done that memory does not explain).
-    private func perform(_ actions: [Assessment.Action]) async {
+    @discardableResult
+    private func perform(_ actions: [Assessment.Action]) async -> Outcome {
         let decidesRollback = actions.contains { if case .rollback = $0 { true } else { false } }
         var persisted = false
         for action in actions {
             switch action {
             case .persist:
                 if decidesRollback && !persisted { Failpoint.beforeIntent.reach(logger) }
-                guard persist() else { return }
+                guard persist() else { return persisted ? .stopped : .notPersisted }
                 if decidesRollback && !persisted { Failpoint.afterIntent.reach(logger) }
                 persisted = true
             case .announce(let decision):
                 JournalEvents.log(decision, to: logger)
             case .assertHold:
-                await assertHold()
+                // A later decision (an admin's release) may have landed while this batch waited.
+                if assessment.memory.updatesHeld { await assertHold() }
             case .removeHold:
-                await removeHold()
+                if !assessment.memory.updatesHeld { await removeHold() }
             case .clearStaged:
-                guard let driver else { return await feed(.rollbackFailed("no rollback driver", at: env.now())) }
+                guard let driver else {
+                    await feed(.rollbackFailed("no rollback driver", at: env.now()))
+                    return .stopped
+                }
                 do {
                     try await driver.clearStaged()
                 } catch {
-                    return await feed(.rollbackFailed("cannot clear the staged deployment: \(error)", at: env.now()))
+                    await feed(.rollbackFailed("cannot clear the staged deployment: \(error)", at: env.now()))
+                    return .stopped
                 }
             case .rollback(let from, let to):
-                guard let driver else { return await feed(.rollbackFailed("no rollback driver", at: env.now())) }
+                guard let driver else {
+                    await feed(.rollbackFailed("no rollback driver", at: env.now()))
+                    return .stopped
+                }
                 logger.warning("rolling back", metadata: ["from": "\(from.checksum)", "to": "\(to.checksum)"])
                 do {
                     try await driver.rollback(from: from, to: to)
                 } catch {
-                    // A transaction given up on (timeout, lost connection) may still have gone through: the sysroot
-                    // decides, never the error.
-                    if let snap = try? await readSnapshot(knownBooted: knownBooted),
-                       snap.deployments.first(where: { !$0.isStaged })?.checksum == to.checksum {
+                    // The sysroot decides, never the error: a transaction given up on (timeout, lost connection,
+                    // cancelled) may still go through after we stopped waiting, so wait for it a while.
+                    let certain = Self.isCertainFailure(error)
+                    let settle = min(Self.settleTime, env.settings.rollback.transactionTimeout)
+                    if await sysrootBootsFirst(to.checksum, waitingUpTo: certain ? .zero : settle) {
                         logger.warning("the rollback reported an error but the sysroot boots the target first", metadata: ["error": "\(error)"])
                     } else {
-                        return await feed(.rollbackFailed("\(error)", at: env.now()))
+                        await feed(.rollbackFailed("\(error)", at: env.now()))
+                        return .stopped
                     }
                 }
                 Failpoint.afterTransaction.reach(logger)
                 // Status shows the new boot order (the target pending) while the reboot is under way.
                 if let snap = try? await readSnapshot(knownBooted: knownBooted) { snapshot = snap }
-                return await feed(.rollbackApplied(at: env.now()))
+                await feed(.rollbackApplied(at: env.now()))
+                return .stopped
             case .reboot(let reason):
                 Failpoint.beforeReboot.reach(logger)
                 await reboot(reason)
             case .restartUnits(let units):
                 await restart(units)
             }
+        }
+        return .done
+    }
+
+    /// How long an uncertain rollback outcome is watched for (at most the transaction timeout) before it counts as failed.
+    static let settleTime = Duration.seconds(30)
+
+    /// Failures after which the sysroot cannot have changed: the call was refused or the transaction said it failed.
+    static func isCertainFailure(_ error: any Error) -> Bool {
+        if error is RollbackError { return true }
+        if let error = error as? SystemdError { return error.code == .busError || error.code == .transactionFailed }
+        return false
+    }
+
+    /// Whether the sysroot boots `checksum` first, re-reading it for up to `limit`.
+    private func sysrootBootsFirst(_ checksum: String, waitingUpTo limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            if let snap = try? await readSnapshot(knownBooted: knownBooted),
+               snap.deployments.first(where: { !$0.isStaged })?.checksum == checksum {
+                return true
+            }
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 

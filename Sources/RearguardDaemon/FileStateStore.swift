@@ -29,7 +29,13 @@ public struct FileStateStore: StateStore {
 
     /// Reads the file: header first, then the document of that schema.
     public func load() async -> StateLoad {
-        guard FileManager.default.fileExists(atPath: path) else { return .fresh }
+        guard FileManager.default.fileExists(atPath: path) else {
+            // A file set aside earlier is memory not yet reviewed: starting fresh would forget past rollbacks.
+            if let aside = keptAside() {
+                return .corrupt(keptAs: aside, reason: "an earlier state file was unusable and is kept aside")
+            }
+            return .fresh
+        }
         let decoder = RearguardJSON.decoder()
         guard let data = FileManager.default.contents(atPath: path) else {
             return keepAside(reason: "cannot read \(path)")
@@ -71,6 +77,14 @@ public struct FileStateStore: StateStore {
     public func saveNow(_ memory: AssessmentMemory) throws {
         let data = try RearguardJSON.encoder(pretty: true).encode(Document(schemaVersion: Self.schemaVersion, memory: memory))
         try Self.writeAtomically(data, to: path)
+    }
+
+    /// The newest `state.json.corrupt-*` beside the state file, if any.
+    private func keptAside() -> String? {
+        let directory = (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + ".corrupt-"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix(prefix) }.sorted().last.map { (directory as NSString).appendingPathComponent($0) }
     }
 
     /// Moves an unusable file aside as `state.json.corrupt-<unix time>` so it is never read again nor lost.

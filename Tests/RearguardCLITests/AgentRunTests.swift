@@ -143,6 +143,13 @@ import TestSupport
         #expect(try node.defaultVersion() == "42.2", "nothing is rolled back on a memory it cannot trust")
         let aside = try FileManager.default.contentsOfDirectory(atPath: node.stateDir).filter { $0.hasPrefix("state.json.corrupt-") }
         #expect(aside.count == 1)
+        #expect(!FileManager.default.fileExists(atPath: node.statePath), "no fresh memory is written over the loss")
+        node.stop()
+        // Restarted, it still only observes until an admin has looked at the file kept aside.
+        try node.start()
+        #expect(await waitUntil(10) { node.log.contains("observing only") && node.log.contains("kept aside") }, "\(node.log)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try node.defaultVersion() == "42.2")
         node.stop()
     }
 

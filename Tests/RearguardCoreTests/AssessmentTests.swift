@@ -299,6 +299,40 @@ import Testing
         #expect(a.boot?.rollback == Self.good)
     }
 
+    @Test func aRollbackFinishedAcrossARebootIsRecordedOnce() {
+        var a = Self.probation()
+        _ = a.handle(.checks(Self.failing, at: Self.t0 + 1100))
+        #expect(a.state == .rollingBack)
+        // The agent died after the transaction; the node rebooted into the target before it could record anything.
+        _ = a.handle(.started(Self.boot("b3", Self.good, rollback: Self.new), at: Self.t0 + 1200))
+        #expect(a.state == .rolledBack)
+        #expect(a.memory.rollbacks.map(\.from) == [Self.new.checksum])
+        // The bad release boots again later and fails: never a second rollback.
+        _ = a.handle(.started(Self.boot("b4", Self.new), at: Self.t0 + 90_000))
+        let actions = a.handle(.checks(Self.failing, at: Self.t0 + 90_100))
+        #expect(!actions.contains { if case .rollback = $0 { true } else { false } })
+        #expect(a.state == .quarantine)
+    }
+
+    @Test func aRollbackResumedInObserveModeIsWithheld() {
+        var a = Self.probation()
+        _ = a.handle(.checks(Self.failing, at: Self.t0 + 1100))
+        _ = a.handle(.policyChanged(A.Policy(isEnforcing: false, soak: 600)))
+        let actions = a.handle(.started(Self.boot("b2", Self.new), at: Self.t0 + 1150))
+        #expect(!actions.contains { if case .rollback = $0 { true } else if case .reboot = $0 { true } else { false } })
+        #expect(a.memory.intent != nil, "the intent is kept for when enforcing resumes")
+        #expect(a.memory.lastDecision?.action == .rollbackWithheld)
+    }
+
+    @Test func aRollbackAppliedWhileObservingRecordsButDoesNotReboot() {
+        var a = Self.probation()
+        _ = a.handle(.checks(Self.failing, at: Self.t0 + 1100))
+        _ = a.handle(.policyChanged(A.Policy(isEnforcing: false, soak: 600)))
+        let actions = a.handle(.rollbackApplied(at: Self.t0 + 1110))
+        #expect(!actions.contains { if case .reboot = $0 { true } else { false } })
+        #expect(a.memory.rollbacks.count == 1 && a.memory.rebootTimes.isEmpty)
+    }
+
     // MARK: exhaustive: every reachable state with every event
 
     static let events: [A.Event] = [

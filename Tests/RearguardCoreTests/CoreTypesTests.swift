@@ -68,6 +68,23 @@ import Testing
         #expect(t.record(result(.fail), sinceBoot: .seconds(31)) == .failing)
     }
 
+    @Test func aFailureInsideTheStartPeriodEndsAnEarlierPass() {
+        var t = CheckTracker(startPeriod: .seconds(30), failureThreshold: 1, successThreshold: 1)
+        #expect(t.record(result(.pass), sinceBoot: .seconds(5)) == .passing)
+        #expect(t.record(result(.fail), sinceBoot: .seconds(10)) == .unknown)
+        #expect(t.consecutiveFailures == 0)
+    }
+
+    @Test func anUnknownResultIsNeitherAPassNorAFailure() {
+        var t = CheckTracker(startPeriod: .zero, failureThreshold: 2, successThreshold: 1)
+        #expect(t.record(result(.pass), sinceBoot: .seconds(1)) == .passing)
+        #expect(t.record(result(.unknown), sinceBoot: .seconds(2)) == .unknown)
+        #expect(t.record(result(.fail), sinceBoot: .seconds(3)) == .unknown)
+        #expect(t.record(result(.unknown), sinceBoot: .seconds(4)) == .unknown)
+        #expect(t.consecutiveFailures == 1, "unknowns neither count nor clear failures")
+        #expect(t.record(result(.fail), sinceBoot: .seconds(5)) == .failing)
+    }
+
     @Test func aPassInsideTheStartPeriodCounts() {
         var t = CheckTracker(startPeriod: .seconds(30), failureThreshold: 1, successThreshold: 1)
         #expect(t.record(result(.pass), sinceBoot: .seconds(5)) == .passing)

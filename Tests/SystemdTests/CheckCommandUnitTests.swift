@@ -46,5 +46,7 @@ extension GuestSystemdTests {
         #expect((byName["failed"]?["message"] as? String)?.contains("failed") == true, "\(byName["failed"] ?? [:])")
         #expect(byName["missing"]?["status"] as? String == "fail")
         #expect((byName["missing"]?["message"] as? String)?.contains("not found") == true, "\(byName["missing"] ?? [:])")
+        // Leave the guest as found: a failed unit would make SystemState "degraded" for the tests after this one.
+        try await bus.resetFailedUnit("agent-fail@checkcli.service")
     }
 }
