@@ -13,8 +13,7 @@ extension Rearguard {
             abstract: "Run every configured check once and print the results.",
             discussion: "Thresholds do not apply to one run. Exits 1 when a required check fails, 0 otherwise.")
 
-        @Option(name: .customLong("config-dir"), help: "Read drop-ins from DIR instead of the default folders (repeatable).")
-        var configDirs: [String] = []
+        @OptionGroup var config: ConfigOptions
 
         @Flag(help: "Print JSON instead of a table.")
         var json = false
@@ -25,13 +24,7 @@ extension Rearguard {
         public init() {}
 
         public func run() async throws {
-            let settings: Settings
-            do {
-                settings = try ConfigLoader.load(directories: configDirs.isEmpty ? ConfigLoader.defaultDirectories : configDirs)
-            } catch {
-                FileHandle.standardError.write(Data((error.description + "\n").utf8))
-                throw ExitCode.failure
-            }
+            let settings = try config.load(exitingWith: .failure)
             var specs = settings.checks
             if settings.greenboot.enabled { specs += Greenboot.checks() }
             // The table already shows every failure; the log says more only with --verbose.

@@ -17,19 +17,12 @@ extension Rearguard.Config {
         public static let configuration = CommandConfiguration(
             abstract: "Read and merge the drop-ins; print the effective config or the errors.")
 
-        @Option(name: .customLong("config-dir"), help: "Read drop-ins from DIR instead of the default folders (repeatable).")
-        var configDirs: [String] = []
+        @OptionGroup var config: ConfigOptions
 
         public init() {}
 
         public func run() async throws {
-            do {
-                let settings = try ConfigLoader.load(directories: configDirs.isEmpty ? ConfigLoader.defaultDirectories : configDirs)
-                print(settings.renderTOML(), terminator: "")
-            } catch {
-                FileHandle.standardError.write(Data((error.description + "\n").utf8))
-                throw ExitCode.failure
-            }
+            print(try config.load(exitingWith: .failure).renderTOML(), terminator: "")
         }
     }
 }

@@ -18,8 +18,7 @@ extension Rearguard {
                 Stops gracefully on SIGTERM and SIGINT. Sends READY=1 once the socket serves and the boot is read.
                 """)
 
-        @Option(name: .customLong("config-dir"), help: "Read drop-ins from DIR instead of the default folders (repeatable).")
-        var configDirs: [String] = []
+        @OptionGroup var config: ConfigOptions
 
         @Flag(help: "Log debug messages.")
         var verbose = false
@@ -27,14 +26,8 @@ extension Rearguard {
         public init() {}
 
         public func run() async throws {
-            let directories = configDirs.isEmpty ? ConfigLoader.defaultDirectories : configDirs
-            let settings: Settings
-            do {
-                settings = try ConfigLoader.load(directories: directories)
-            } catch {
-                FileHandle.standardError.write(Data(("rearguard: refusing to start with this config:\n" + error.description + "\n").utf8))
-                throw ExitCode(78)  // EX_CONFIG
-            }
+            let directories = config.directories
+            let settings = try config.load(exitingWith: ExitCode(78), preface: "rearguard: refusing to start with this config:")  // EX_CONFIG
             LoggingSystem.bootstrap { label in
                 var handler = JournalLogHandler.standard(label: label)
                 handler.logLevel = .info

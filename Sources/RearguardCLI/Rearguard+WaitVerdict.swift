@@ -16,8 +16,7 @@ extension Rearguard {
                 first-boot, probation and rolling-back. Its unit's TimeoutStartSec must exceed [assessment] soak.
                 """)
 
-        @Option(name: .customLong("config-dir"), help: "Read drop-ins from DIR instead of the default folders (repeatable).")
-        var configDirs: [String] = []
+        @OptionGroup var config: ConfigOptions
 
         @Option(help: "Give up after this long (e.g. 30m); default: wait until stopped.")
         var timeout: String?
@@ -28,13 +27,7 @@ extension Rearguard {
         public init() {}
 
         public func run() async throws {
-            let settings: Settings
-            do {
-                settings = try ConfigLoader.load(directories: configDirs.isEmpty ? ConfigLoader.defaultDirectories : configDirs)
-            } catch {
-                FileHandle.standardError.write(Data((error.description + "\n").utf8))
-                throw ExitCode(78)
-            }
+            let settings = try config.load(exitingWith: ExitCode(78))  // EX_CONFIG
             guard let every = ConfigDuration.parse(interval), every > .zero else {
                 throw ValidationError("--interval: expected a duration such as 1s, got \(interval)")
             }

@@ -152,7 +152,7 @@ final class DHCPNamespaces {
     @Test func checkParsesRepeatedConfigDirsAndJSON() throws {
         let parsed = try Rearguard.parseAsRoot(["check", "--config-dir", "/a", "--config-dir", "/b", "--json"])
         let check = try #require(parsed as? Rearguard.Check)
-        #expect(check.configDirs == ["/a", "/b"] && check.json)
+        #expect(check.config.configDirs == ["/a", "/b"] && check.json)
     }
 
     @Test func checkExitsOneWhenARequiredCheckFailsAndZeroWhenOnlyAnOptionalOneDoes() throws {
