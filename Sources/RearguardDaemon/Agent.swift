@@ -84,8 +84,7 @@ public actor Agent: AgentEndpoint, Service {
         let wall = Date()
         let start = ContinuousClock.now
         return {
-            let elapsed = (ContinuousClock.now - start).components
-            return wall.addingTimeInterval(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+            return wall.addingTimeInterval(ConfigDuration.seconds(ContinuousClock.now - start))
         }
     }
 
@@ -106,10 +105,9 @@ public actor Agent: AgentEndpoint, Service {
 
     private static func policy(_ settings: Settings, override: AssessmentMode?, enforcing: Bool) -> Assessment.Policy {
         let mode = override ?? settings.assessment.mode
-        let soak = settings.assessment.soak
         return Assessment.Policy(
             isEnforcing: enforcing && mode == .enforce,
-            soak: Double(soak.components.seconds) + Double(soak.components.attoseconds) / 1e18,
+            soak: ConfigDuration.seconds(settings.assessment.soak),
             maxRebootsPerDay: settings.assessment.maxRebootsPerDay)
     }
 
@@ -185,7 +183,7 @@ public actor Agent: AgentEndpoint, Service {
         }
         let snap: DeploymentSnapshot
         do {
-            snap = try await readSnapshot(knownBooted: knownBooted ?? remembered)
+            snap = try await env.source.snapshot(knownBooted: knownBooted ?? remembered)
         } catch {
             setDoubt(.deployments, "cannot read the deployments: \(error)")
             return
@@ -218,15 +216,6 @@ public actor Agent: AgentEndpoint, Service {
         await feed(.started(boot, at: env.now()))
         if !initial { await assess() }
     }
-
-    private func readSnapshot(knownBooted: BootedIdentity?) async throws -> DeploymentSnapshot {
-        let source = env.source
-        return try await withCheckedThrowingContinuation { continuation in
-            Self.ostreeQueue.async { continuation.resume(with: Result { try source.readSnapshot(knownBooted: knownBooted) }) }
-        }
-    }
-
-    private static let ostreeQueue = DispatchQueue(label: "rearguard.agent.ostree")
 
     private static func release(_ d: DeploymentInfo) -> Assessment.Release {
         Assessment.Release(checksum: d.checksum, version: d.version, origin: d.origin)
@@ -420,7 +409,7 @@ public actor Agent: AgentEndpoint, Service {
                 }
                 Failpoint.afterTransaction.reach(logger)
                 // Status shows the new boot order (the target pending) while the reboot is under way.
-                if let snap = try? await readSnapshot(knownBooted: knownBooted) { snapshot = snap }
+                if let snap = try? await env.source.snapshot(knownBooted: knownBooted) { snapshot = snap }
                 await feed(.rollbackApplied(at: env.now()))
                 return .stopped
             case .reboot(let reason):
@@ -447,7 +436,7 @@ public actor Agent: AgentEndpoint, Service {
     private func sysrootBootsFirst(_ checksum: String, waitingUpTo limit: Duration) async -> Bool {
         let deadline = ContinuousClock.now + limit
         while true {
-            if let snap = try? await readSnapshot(knownBooted: knownBooted),
+            if let snap = try? await env.source.snapshot(knownBooted: knownBooted),
                snap.deployments.first(where: { !$0.isStaged })?.checksum == checksum {
                 return true
             }
@@ -565,7 +554,7 @@ public actor Agent: AgentEndpoint, Service {
     /// The deployments, read again now.
     public func deployments() async throws(AgentRequestError) -> DeploymentsDocument {
         do {
-            let snap = try await readSnapshot(knownBooted: knownBooted)
+            let snap = try await env.source.snapshot(knownBooted: knownBooted)
             snapshot = snap
             return DeploymentsDocument(snap)
         } catch {

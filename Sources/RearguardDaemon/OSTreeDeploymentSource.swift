@@ -54,8 +54,13 @@ public struct OSTreeDeploymentSource: DeploymentSource {
 
     /// Reads the deployments on a dedicated queue: libostree blocks on disk I/O (STYLE C6).
     public func snapshot() async throws -> DeploymentSnapshot {
+        try await snapshot(knownBooted: nil)
+    }
+
+    /// `readSnapshot(knownBooted:)` on the dedicated queue, for callers on Swift's cooperative pool.
+    public func snapshot(knownBooted: BootedIdentity?) async throws -> DeploymentSnapshot {
         try await withCheckedThrowingContinuation { continuation in
-            Self.queue.async { continuation.resume(with: Result { try readSnapshot() }) }
+            Self.queue.async { continuation.resume(with: Result { try readSnapshot(knownBooted: knownBooted) }) }
         }
     }
 

@@ -1,4 +1,3 @@
-import Dispatch
 import Logging
 import RearguardCore
 import Systemd
@@ -42,7 +41,7 @@ public struct RpmOstreeRollbackDriver: RollbackDriver {
     public func clearStaged() async throws {
         logger.info("clearing the staged deployment through rpm-ostreed")
         try await client.clearPendingDeployment()
-        let after = try await read(knownBooted: knownBooted)
+        let after = try await source.snapshot(knownBooted: knownBooted)
         if let staged = after.staged {
             throw RollbackError("after rpm-ostree cleanup -p, \(source.run)/ostree still stages \(staged.checksum).\(staged.serial)")
         }
@@ -53,7 +52,7 @@ public struct RpmOstreeRollbackDriver: RollbackDriver {
     /// rpm-ostreed picks the target itself (the booted stateroot's rollback deployment, or the booted one back on
     /// top when only a pending one follows it), so a `to` it would not pick is refused before asking.
     public func rollback(from: Assessment.Release, to: Assessment.Release) async throws {
-        let before = try await read(knownBooted: knownBooted)
+        let before = try await source.snapshot(knownBooted: knownBooted)
         let picked = before.rollback ?? (before.pending != nil ? before.booted : nil)
         if let picked, picked.checksum != to.checksum {
             throw RollbackError(
@@ -64,19 +63,9 @@ public struct RpmOstreeRollbackDriver: RollbackDriver {
             metadata: ["from": "\(from.label)", "to": "\(to.label)", "sysroot": "\(source.sysroot)"])
         try await client.rollback()
         let booted = knownBooted ?? before.booted.map(BootedIdentity.init)
-        let after = try await read(knownBooted: booted)
+        let after = try await source.snapshot(knownBooted: booted)
         guard let first = after.deployments.first(where: { !$0.isStaged }), first.checksum == to.checksum else {
             throw RollbackError("after rpm-ostree rollback, sysroot \(source.sysroot) does not boot \(to.label) first")
-        }
-    }
-
-    private static let queue = DispatchQueue(label: "rearguard.rpm-ostree-readback")
-
-    /// Reads the sysroot on a dedicated queue: libostree blocks on disk I/O (STYLE C6).
-    private func read(knownBooted: BootedIdentity?) async throws -> DeploymentSnapshot {
-        let source = self.source
-        return try await withCheckedThrowingContinuation { continuation in
-            Self.queue.async { continuation.resume(with: Result { try source.readSnapshot(knownBooted: knownBooted) }) }
         }
     }
 }
