@@ -90,10 +90,8 @@ import TestSupport
     }
 
     @Test func aCallerWhoIsNotRootMayReadButNotChange() async throws {
-        let node = try AgentNode(booting: "42.2", soak: "1h", extraConfig: "")
-        try String(contentsOfFile: node.configDir + "/10-node.toml", encoding: .utf8)
-            .replacingOccurrences(of: "[api]\n", with: "[api]\ngroup = \"nogroup\"\n")
-            .write(toFile: node.configDir + "/10-node.toml", atomically: true, encoding: .utf8)
+        let node = try AgentNode(booting: "42.2", soak: "1h")
+        try node.editConfig(replacing: "[api]\n", with: "[api]\ngroup = \"nogroup\"\n")
         // The socket's folder chain must let the group through, as /run/rearguard does on a host.
         var dir = (node.socketPath as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

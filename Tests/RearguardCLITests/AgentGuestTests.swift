@@ -34,13 +34,9 @@ import TestSupport
         try GuestSystem.manager("StartUnit", "ss", [unit, "replace"])
         #expect(await waitUntil(10) { (try? GuestSystem.unitProperty(unit, "ActiveState")) == "s \"active\"" })
         let before = try GuestSystem.unitProperty(unit, "InvocationID")
-        let node = try AgentNode(
-            booting: "42.2", soak: "1s", busAddress: GuestSystem.address,
-            extraConfig: "")
+        let node = try AgentNode(booting: "42.2", soak: "1s", busAddress: GuestSystem.address)
         // The same check, now with a unit to restart.
-        try String(contentsOfFile: node.configDir + "/10-node.toml", encoding: .utf8)
-            .replacingOccurrences(of: "required = true", with: "required = true\nrestart_unit = \"\(unit)\"")
-            .write(toFile: node.configDir + "/10-node.toml", atomically: true, encoding: .utf8)
+        try node.editConfig(replacing: "required = true", with: "required = true\nrestart_unit = \"\(unit)\"")
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
         node.serviceUp = false

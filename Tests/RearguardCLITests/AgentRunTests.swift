@@ -81,9 +81,7 @@ import TestSupport
 
     @Test func observeModeDecidesButNeverActs() async throws {
         let node = try await Self.nodeKnownGoodOn421()
-        try String(contentsOfFile: node.configDir + "/10-node.toml", encoding: .utf8)
-            .replacingOccurrences(of: "mode = \"enforce\"", with: "mode = \"observe\"")
-            .write(toFile: node.configDir + "/10-node.toml", atomically: true, encoding: .utf8)
+        try node.editConfig(replacing: "mode = \"enforce\"", with: "mode = \"observe\"")
         node.serviceUp = false
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "failing" }, "\(node.log)")

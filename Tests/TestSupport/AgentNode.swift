@@ -26,6 +26,8 @@ public final class AgentNode {
     public var bootIDPath: String { root + "/boot_id" }
     /// `[host] cmdline`.
     public var cmdlinePath: String { root + "/cmdline" }
+    /// The node's config file.
+    public var configPath: String { configDir + "/10-node.toml" }
     /// `[api] socket`.
     public var socketPath: String { root + "/api/rearguard.sock" }
     /// While this file exists the required check passes.
@@ -80,9 +82,16 @@ public final class AgentNode {
 
             \(extraConfig)
             """
-        try config.write(toFile: configDir + "/10-node.toml", atomically: true, encoding: .utf8)
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         try boot(version: booting)
         serviceUp = true
+    }
+
+    /// Rewrites the config file, replacing `text` (which must be there) with `replacement`.
+    public func editConfig(replacing text: String, with replacement: String) throws {
+        let config = try String(contentsOfFile: configPath, encoding: .utf8)
+        guard config.contains(text) else { throw ShellError(message: "\(configPath) has no \(text.debugDescription)") }
+        try config.replacingOccurrences(of: text, with: replacement).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     /// Whether the checked service answers.
