@@ -29,15 +29,20 @@ public func requireTool(_ name: String, package: String) throws -> String {
     throw MissingTool(tool: name, package: package)
 }
 
-/// Starts a program with stdout and stderr going to `output`, default signals and an empty mask
-/// (the test runner's threads block SIGTERM, which children would inherit).
-public func spawn(_ args: [String], output: String) throws -> pid_t {
+/// Starts a program (looked up in PATH unless it has a slash) with stdout appended to `output` and stderr to
+/// `errorOutput` (default: `output` too), default signals and an empty mask (the test runner's threads block
+/// SIGTERM, which children would inherit).
+public func spawn(_ args: [String], output: String, errorOutput: String? = nil) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    if let errorOutput {
+        posix_spawn_file_actions_addopen(&actions, 2, errorOutput, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    } else {
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    }
     var attr = posix_spawnattr_t()
     posix_spawnattr_init(&attr)
     defer { posix_spawnattr_destroy(&attr) }
@@ -50,8 +55,8 @@ public func spawn(_ args: [String], output: String) throws -> pid_t {
     var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, args[0], &actions, &attr, &argv, environ)
-    guard rc == 0 else { throw CommandFailed(description: "cannot start \(args[0]): error \(rc)") }
+    let rc = posix_spawnp(&pid, args[0], &actions, &attr, &argv, environ)
+    guard rc == 0 else { throw CommandFailed(description: "cannot start \(args[0]): \(String(cString: strerror(rc)))") }
     return pid
 }
 
