@@ -62,7 +62,7 @@ extension Rearguard {
             let busAddress = ProcessInfo.processInfo.environment["DBUS_SYSTEM_BUS_ADDRESS"] ?? host.bus
             let bus = Bus(address: busAddress, logger: logger)
             let source = OSTreeDeploymentSource(sysroot: host.sysroot, cmdline: host.cmdline, run: host.hostRun)
-            let store = FileStateStore(path: (host.stateDir as NSString).appendingPathComponent("state.json"))
+            let store = FileStateStore(stateDirectory: host.stateDir)
             let engine = CheckEngine(unitInspector: SystemdUnitInspector(bus: bus, logger: logger), logger: logger)
             let rollback = settings.rollback
             let makeDriver: @Sendable (BootedIdentity?) -> any RollbackDriver = { booted in

@@ -38,7 +38,7 @@ extension Rearguard {
                 }
                 deadline = .now + limit
             }
-            let store = FileStateStore(path: (settings.host.stateDir as NSString).appendingPathComponent("state.json"))
+            let store = FileStateStore(stateDirectory: settings.host.stateDir)
             var said = ""
             while true {
                 let bootID = (try? String(contentsOfFile: settings.host.bootId, encoding: .utf8))?

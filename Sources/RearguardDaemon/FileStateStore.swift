@@ -21,6 +21,11 @@ public struct FileStateStore: StateStore {
         self.path = path
     }
 
+    /// The agent's store: `state.json` in `[host] state_dir`.
+    public init(stateDirectory: String) {
+        self.init(path: (stateDirectory as NSString).appendingPathComponent("state.json"))
+    }
+
     private struct Header: Decodable { var schemaVersion: Int }
     private struct Document: Codable {
         var schemaVersion: Int
