@@ -656,7 +656,4 @@ public actor Agent: AgentEndpoint, Service {
                 .conflict, "cannot \(what): \(doubts[.state] ?? doubts[.bootID] ?? "the state file cannot be written"); fix or remove the state file and restart")
         }
     }
-
-    /// The current assessment state (for tests and `wait-verdict` style callers in-process).
-    public var state: Assessment.State { assessment.state }
 }
