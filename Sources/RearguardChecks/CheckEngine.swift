@@ -54,9 +54,7 @@ public struct CheckEngine: Sendable {
         let start = ContinuousClock.now
         let deadline = start.advanced(by: spec.timeout)
         let check = healthCheck(for: spec)
-        // A service that does not answer in time fails; systemd not answering about a unit says nothing of it.
-        let overrun: ProbeOutcome = spec.kind == .unit
-            ? .unknown("unit state unknown: systemd did not answer in time") : .fail("timeout")
+        let overrun = check.overrun
         let outcome = await withTaskGroup(of: ProbeOutcome?.self) { group in
             group.addTask { await check.probe(until: deadline) }
             group.addTask {

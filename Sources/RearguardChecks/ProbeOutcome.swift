@@ -19,4 +19,11 @@ public struct ProbeOutcome: Sendable, Equatable {
 public protocol HealthCheck: Sendable {
     /// Probes the target once; must return by `deadline` (the engine enforces it too).
     func probe(until deadline: ContinuousClock.Instant) async -> ProbeOutcome
+    /// What the engine reports when the probe overruns its deadline.
+    var overrun: ProbeOutcome { get }
+}
+
+extension HealthCheck {
+    /// A service that does not answer in time fails.
+    public var overrun: ProbeOutcome { .fail("timeout") }
 }

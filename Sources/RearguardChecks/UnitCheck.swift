@@ -47,6 +47,9 @@ public struct UnitCheck: HealthCheck {
     }
 
     /// Reads the unit's state once; a bus that never answers is cut off at the deadline.
+    /// systemd not answering about a unit in time says nothing of the unit: unknown, never a failure.
+    public var overrun: ProbeOutcome { .unknown("unit state unknown: systemd did not answer in time") }
+
     public func probe(until deadline: ContinuousClock.Instant) async -> ProbeOutcome {
         guard let inspector else { return .unknown("no unit inspector: unit state unknown") }
         let unit = self.unit
@@ -63,7 +66,7 @@ public struct UnitCheck: HealthCheck {
             once.resume(nil)
         }
         // systemd not answering in time, or not reachable, says nothing about the unit: unknown, never a failure.
-        guard let result else { return .unknown("unit state unknown: systemd did not answer in time") }
+        guard let result else { return overrun }
         switch result {
         case .failure(let error):
             return .unknown("unit state unknown: \(error)".lowercased())
