@@ -6,7 +6,9 @@ import TestSupport
 /// The shipped unit files keep the boot gate's rules (FIELD-NOTES "Boot gating").
 @Suite struct DeployFilesTests {
     static func lines(_ name: String) throws -> [String] {
-        try String(contentsOfFile: packageRoot + "/deploy/" + name, encoding: .utf8)
+        // A line ending in a backslash goes on in the next one, as systemd reads it.
+        try String(contentsOfFile: packageRoot + "/quadlet/" + name, encoding: .utf8)
+            .replacingOccurrences(of: "\\\n", with: " ")
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.hasPrefix("#") }
     }
 
