@@ -119,5 +119,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "RearguardCLITests", dependencies: ["RearguardCLI", "RearguardDaemon", "TestSupport"], swiftSettings: strict),
+        // The shipped image, quadlets, boot gate and Butane config on the node guest (podman 5, systemd 257).
+        .testTarget(name: "NodeTests", dependencies: ["TestSupport"], swiftSettings: strict),
     ]
 )

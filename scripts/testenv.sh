@@ -14,18 +14,41 @@
 # rearguard-test; the netns is named after it), MIRROR, REARGUARD_PROBE (a static binary to
 # install as /opt/rearguard/rearguard-systemd-probe in the guest).
 # After `up`: DBUS_SYSTEM_BUS_ADDRESS=$(cat $REARGUARD_TESTENV/run/bus-address)
+#
+# REARGUARD_TESTENV_PROFILE=node boots the other guest, a Fedora CoreOS node's shape: Debian 13 (systemd 257,
+# podman 5.4 with its Quadlet generator), laid down from examples/node.bu, Rearguard's and the services' images
+# (REARGUARD_NODE_IMAGES, from `scripts/image --services --save`) in its storage, a real OSTree sysroot at /sysroot
+# and /boot. Its defaults: REARGUARD_TESTENV=/var/tmp/rearguard-node, NAME rearguard-node. See testenv/configure-node.sh.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-BASE=${REARGUARD_TESTENV:-/var/tmp/rearguard-testenv}
-CACHE=${REARGUARD_TESTENV_CACHE:-/var/tmp/rearguard-testenv-cache}
+PROFILE=${REARGUARD_TESTENV_PROFILE:-test}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-SUITE=bookworm
-# what the guest needs; the cache key is the suite plus this list
-GUEST_PACKAGES=systemd,systemd-sysv,dbus,libsystemd0
+CACHE=${REARGUARD_TESTENV_CACHE:-/var/tmp/rearguard-testenv-cache}
+NSPAWN_EXTRA=()
+case $PROFILE in
+  test)
+    BASE=${REARGUARD_TESTENV:-/var/tmp/rearguard-testenv}
+    SUITE=bookworm
+    # what the guest needs; the cache key is the suite plus this list
+    GUEST_PACKAGES=systemd,systemd-sysv,dbus,libsystemd0
+    ;;
+  node)
+    BASE=${REARGUARD_TESTENV:-/var/tmp/rearguard-node}
+    SUITE=trixie
+    GUEST_PACKAGES=systemd,systemd-sysv,dbus,libsystemd0,podman,runc,conmon,iproute2,ostree,e2fsprogs
+    # podman in the guest: a unified cgroup hierarchy, every capability, the syscalls it needs (CONTAINERS.md);
+    # the node's sysroot at /sysroot and its /boot partition at /boot, as on Fedora CoreOS.
+    export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
+    # /etc/resolv.conf is the guest's own (its dnsmasq): nothing in it resolves through the host's resolvers.
+    NSPAWN_EXTRA=(--capability=all "--system-call-filter=bpf keyctl add_key request_key" --resolv-conf=off
+      "--bind=$BASE/sysroot:/sysroot" "--bind=$BASE/sysroot/boot:/boot")
+    ;;
+  *) echo "testenv: unknown REARGUARD_TESTENV_PROFILE=$PROFILE (test or node)" >&2; exit 64 ;;
+esac
 ROOT=$BASE/rootfs
 RUN=$BASE/run
 # A second guest (another worktree, a parallel run) sets its own REARGUARD_TESTENV and NAME.
-NAME=${REARGUARD_TESTENV_NAME:-rearguard-test}
+NAME=${REARGUARD_TESTENV_NAME:-rearguard-$PROFILE}
 NETNS=${NAME/rearguard-test/rearguard-sd}
 MACHINE=$NAME
 TARBALL=$CACHE/rootfs-$SUITE-$(echo "$GUEST_PACKAGES" | md5sum | cut -c1-8).tar.zst
@@ -60,7 +83,8 @@ is_up() { [ -f "$RUN/wrapper.pid" ] && kill -0 "$(cat "$RUN/wrapper.pid")" 2>/de
 wait_running() {  # until SystemState is running/degraded
   local end=$((SECONDS + ${1:-60})) st=
   while (( SECONDS < end )); do
-    st=$(busctl --timeout=2 get-property $MGR SystemState 2>/dev/null) && case $st in *running*|*degraded*) echo "$st"; return 0;; esac
+    # The node's boot gate may keep it "starting" for as long as its soak: there, any answer will do.
+    st=$(busctl --timeout=2 get-property $MGR SystemState 2>/dev/null) && case $PROFILE:$st in *running*|*degraded*|node:*starting*) echo "$st"; return 0;; esac
     sleep 0.05
   done
   log "guest did not reach running (last: ${st:-no bus}); see $RUN/console.log"; return 1
@@ -70,13 +94,17 @@ up() {
   need systemd-nspawn; need busctl; need ip
   if is_up; then log "already up"; wait_running 60 >/dev/null; status; return 0; fi
   rootfs
-  "$HERE/testenv/configure-guest.sh" "$ROOT" "${REARGUARD_PROBE:-}"
+  if [ "$PROFILE" = node ]; then
+    "$HERE/testenv/configure-node.sh" "$ROOT" "$BASE"
+  else
+    "$HERE/testenv/configure-guest.sh" "$ROOT" "${REARGUARD_PROBE:-}"
+  fi
   rm -rf "$RUN"; mkdir -p "$RUN/dbus"
   ip netns del "$NETNS" 2>/dev/null || true
   ip netns add "$NETNS"
   ip -n "$NETNS" link set lo up          # loopback only: no route leaves the namespace
   local t0=$(date +%s.%N)
-  setsid "$HERE/testenv/guest-loop.sh" "$ROOT" "$RUN" "$NETNS" "$MACHINE" </dev/null >/dev/null 2>&1 &
+  setsid "$HERE/testenv/guest-loop.sh" "$ROOT" "$RUN" "$NETNS" "$MACHINE" "${NSPAWN_EXTRA[@]}" </dev/null >/dev/null 2>&1 &
   echo $! > "$RUN/wrapper.pid"
   wait_running 60 >/dev/null
   echo "unix:path=$RUN/dbus/system_bus_socket" > "$RUN/bus-address"

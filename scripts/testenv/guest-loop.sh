@@ -1,10 +1,10 @@
 #!/bin/bash
-# Usage: guest-loop.sh ROOTFS RUNDIR NETNS MACHINE   (foreground; testenv.sh backgrounds it)
+# Usage: guest-loop.sh ROOTFS RUNDIR NETNS MACHINE [NSPAWN-ARG...]   (foreground; testenv.sh backgrounds it)
 # Boots ROOTFS with systemd-nspawn in the network namespace NETNS; the guest's system bus
 # socket appears on the host at RUNDIR/dbus/system_bus_socket.
 # nspawn exits 133 when the guest asks for a reboot; with --keep-unit nobody restarts it, so we do.
 set -u
-ROOT=${1:?rootfs}; RUN=${2:?rundir}; NETNS=${3:?netns}; MACHINE=${4:?machine}
+ROOT=${1:?rootfs}; RUN=${2:?rundir}; NETNS=${3:?netns}; MACHINE=${4:?machine}; shift 4
 mkdir -p "$RUN/dbus"
 # Own cgroup: otherwise nspawn creates /payload and /supervisor at the cgroup root, where a
 # second container (another engineer's harness) would collide with ours.
@@ -23,7 +23,7 @@ while :; do
       --register=no --keep-unit \
       --network-namespace-path="/run/netns/$NETNS" \
       --bind="$RUN/dbus:/run/dbus" \
-      --console=pipe </dev/null >> "$RUN/console.log" 2>&1
+      --console=pipe "$@" </dev/null >> "$RUN/console.log" 2>&1
   rc=$?
   echo "$(date +%s.%N) boot $boot nspawn exited rc=$rc" >> "$RUN/events.log"
   [ "$rc" -eq 133 ] || break     # 133 = reboot requested; 0 = poweroff

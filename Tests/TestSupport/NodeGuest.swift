@@ -1,0 +1,139 @@
+import Foundation
+
+/// The node guest `REARGUARD_TESTENV_PROFILE=node scripts/testenv.sh up` boots: Debian 13 (systemd 257, podman 5 with
+/// its Quadlet generator) laid down from `examples/node.bu`, Rearguard's image and the services' images in its storage,
+/// a real OSTree sysroot at /sysroot and /boot. Tests drive it as an admin would, from inside (`nsenter`).
+public enum NodeGuest {
+    /// `REARGUARD_NODE`, default `/var/tmp/rearguard-node` (the profile's `REARGUARD_TESTENV`).
+    public static let base = ProcessInfo.processInfo.environment["REARGUARD_NODE"] ?? "/var/tmp/rearguard-node"
+    /// The guest's root folder on the test machine (a directory: writing here writes the guest's files).
+    public static var root: String { base + "/rootfs" }
+
+    /// The PID of the guest's systemd, or nil while it is not up (between boots).
+    public static func leader() -> String? {
+        guard let cgroup = try? String(contentsOfFile: base + "/run/cgroup", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+        for hierarchy in ["unified", "systemd"] {
+            let procs = "/sys/fs/cgroup/\(hierarchy)/\(cgroup)/payload/init.scope/cgroup.procs"
+            if let text = try? String(contentsOfFile: procs, encoding: .utf8),
+                let first = text.split(separator: "\n").first
+            {
+                return String(first)
+            }
+        }
+        return nil
+    }
+
+    /// Runs a command inside the guest, in all of its namespaces, as root.
+    @discardableResult
+    public static func run(_ arguments: [String]) throws -> ProcessOutput {
+        guard let pid = leader() else {
+            throw ShellError(
+                message: "no node guest under \(base): run REARGUARD_TESTENV_PROFILE=node scripts/testenv.sh up (scripts/test does)")
+        }
+        return try Shell.run(["nsenter", "-t", pid, "-a", "--"] + arguments)
+    }
+
+    /// Runs a command inside the guest and throws when it exits non-zero.
+    @discardableResult
+    public static func check(_ arguments: [String]) throws -> String {
+        let output = try run(arguments)
+        guard output.status == 0 else {
+            throw ShellError(message: "in the node: \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
+        }
+        return output.stdout
+    }
+
+    /// `systemctl show -P PROPERTY UNIT` in the guest.
+    public static func property(_ unit: String, _ name: String) throws -> String {
+        try check(["systemctl", "show", "-P", name, unit]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The unit's journal of this boot, messages only.
+    public static func journal(_ unit: String) throws -> String {
+        try check(["journalctl", "-b", "--no-pager", "-o", "cat", "-u", unit])
+    }
+
+    /// `rearguard ARGS` on the node, the way README tells an admin to run it (the wrapper examples/node.bu installs).
+    public static func rearguard(_ arguments: [String]) throws -> ProcessOutput {
+        try run(["/usr/local/bin/rearguard"] + arguments)
+    }
+
+    /// The agent's status document (`rearguard status --json`), or nil when it does not answer.
+    public static func status() -> [String: Any]? {
+        guard let output = try? rearguard(["status", "--json"]), !output.stdout.isEmpty else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8))) as? [String: Any]
+    }
+
+    /// The agent's assessment state, or nil when it does not answer.
+    public static func state() -> String? { status()?["state"] as? String }
+
+    /// `systemctl is-active UNIT` in the guest ("active", "activating", "inactive", "failed", ...).
+    public static func activeState(_ unit: String) -> String {
+        ((try? property(unit, "ActiveState")) ?? "unknown")
+    }
+
+    /// Waits until the guest's systemd answers (any state: the boot gate may hold `starting` for long).
+    public static func waitUp(_ seconds: Double = 60) async throws {
+        let ok = await waitUntil(seconds) {
+            guard let out = try? run(["systemctl", "is-system-running"]) else { return false }
+            return !out.stdout.isEmpty && !out.stdout.contains("offline")
+        }
+        guard ok else { throw ShellError(message: "the node guest did not come up within \(Int(seconds)) s (see \(base)/run/console.log)") }
+    }
+
+    /// Reboots the guest from inside (`systemctl reboot`) and waits for the next boot's systemd.
+    public static func reboot() async throws {
+        let before = leader()
+        _ = try? run(["systemctl", "reboot"])
+        let gone = await waitUntil(30) { leader() != before && leader() != nil }
+        guard gone else { throw ShellError(message: "the node guest did not reboot within 30 s") }
+        try await waitUp()
+    }
+
+    /// Waits until the agent's state is `expected`; throws with the last status seen.
+    public static func waitState(_ expected: String, within seconds: Double = 60) async throws {
+        let ok = await waitUntil(seconds) { state() == expected }
+        guard ok else {
+            let seen = (try? rearguard(["status"])).map { $0.stdout + $0.stderr } ?? "no answer"
+            throw ShellError(message: "the agent did not reach \(expected) within \(Int(seconds)) s; status:\n\(seen)")
+        }
+    }
+
+    /// Writes a file of the guest from the test machine (its rootfs is a plain folder).
+    public static func write(_ path: String, _ text: String) throws {
+        let url = URL(fileURLWithPath: root + path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// Puts a shipped file back where examples/node.bu lays it.
+    public static func restoreShipped(_ source: String, at path: String) throws {
+        try write(path, String(contentsOfFile: packageRoot + "/" + source, encoding: .utf8))
+    }
+
+    /// Removes a file of the guest, if it is there.
+    public static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: root + path)
+    }
+
+    /// The node as examples/node.bu lays it down, on a fresh memory: the shipped files restored, test drop-ins
+    /// removed, the agent's state folder emptied, rebooted, and the agent's verdict `good`.
+    public static func reset() async throws {
+        _ = try? run(["systemctl", "stop", "rearguard.service", "rearguard-verdict.service"])
+        try restoreShipped("quadlet/site/dnsmasq.conf", at: "/etc/dnsmasq.d/site.conf")
+        for folder in ["/etc/rearguard/config.d", "/etc/containers/systemd/rearguard.container.d"] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: root + folder)) ?? [] where name.hasPrefix("95-test-") {
+                remove(folder + "/" + name)
+            }
+        }
+        if !FileManager.default.fileExists(atPath: root + "/etc/rearguard/config.d/50-site.toml") {
+            throw ShellError(message: "the node lost /etc/rearguard/config.d/50-site.toml: run scripts/testenv.sh up again")
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/var/lib/rearguard")) ?? [] {
+            remove("/var/lib/rearguard/" + name)
+        }
+        try await reboot()
+        try await waitState("good", within: 90)
+    }
+}

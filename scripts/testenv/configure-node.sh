@@ -1,0 +1,141 @@
+#!/bin/bash
+# Usage: configure-node.sh ROOTFS BASE     (by `REARGUARD_TESTENV_PROFILE=node scripts/testenv.sh up`)
+# Makes the Debian 13 rootfs a Fedora CoreOS node's shape, on every `up` (idempotent):
+#  - lays down examples/node.bu as Ignition would (apply-butane.py): the quadlets, the boot gate, Rearguard's config;
+#  - loads the images of REARGUARD_NODE_IMAGES (`scripts/image --services --save FILE`) into the node's storage;
+#  - a real OSTree sysroot at BASE/sysroot (two Fedora CoreOS releases), bound at /sysroot and /boot;
+#  - what only this test machine needs, each marked "test-only" below.
+set -euo pipefail
+R=${1:?rootfs}; BASE=${2:?base}
+HERE=$(cd "$(dirname "$0")" && pwd); TOP=$(cd "$HERE/../.." && pwd)
+
+echo rearguard-node > "$R/etc/hostname"
+# keep the console quiet and the boot short; no kernel modules to load in a container
+for u in console-getty.service getty@tty1.service systemd-modules-load.service e2scrub_reap.service; do
+  ln -sf /dev/null "$R/etc/systemd/system/$u"; done
+for t in apt-daily apt-daily-upgrade dpkg-db-backup e2scrub_all fstrim; do
+  ln -sf /dev/null "$R/etc/systemd/system/$t.timer"; done
+# The node's names resolve through its own DNS service (nspawn runs with --resolv-conf=off).
+echo "nameserver 127.0.0.1" > "$R/etc/resolv.conf"
+
+# test-only: podman's settings for this machine (../shared/CONTAINERS.md); a real node needs none of them.
+mkdir -p "$R/etc/containers"
+cat > "$R/etc/containers/containers.conf" <<CONF
+[containers]
+keyring = false
+pids_limit = 0
+default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+CONF
+
+# The node as examples/node.bu describes it.
+/usr/bin/python3 "$HERE/apply-butane.py" "$R" "$TOP/examples/node.bu" "$TOP"
+
+# test-only: in an nspawn guest the kernel command line (/proc/cmdline in a container) is the test machine's, and the
+# kernel's boot id is the same for every guest boot. A unit plays the boot loader: each boot it takes the first boot
+# loader entry of the sysroot (as GRUB would), writes its kernel command line and the guest's own boot id to
+# /run/rearguard/test, and the test drop-in points Rearguard there.
+mkdir -p "$R/etc/rearguard/config.d"
+cat > "$R/etc/rearguard/config.d/90-test-node.toml" <<'TOML'
+# test-only (scripts/testenv/configure-node.sh): this guest's boot loader and boot id, a short soak.
+[host]
+cmdline = "/run/rearguard/test/cmdline"
+boot_id = "/run/rearguard/test/boot_id"
+
+[assessment]
+soak = "5s"
+
+[daemon]
+watchdog = "6s"
+TOML
+# test-only: the watchdog test waits WatchdogSec for systemd to act, so it is short here (and the same in [daemon]).
+mkdir -p "$R/etc/containers/systemd/rearguard.container.d"
+printf '[Service]\nWatchdogSec=6s\n' > "$R/etc/containers/systemd/rearguard.container.d/90-test-node.conf"
+cat > "$R/etc/systemd/system/rearguard-test-bootloader.service" <<'UNIT'
+[Unit]
+Description=rearguard test: the boot loader's choice and this boot's id, for the agent
+DefaultDependencies=no
+After=systemd-tmpfiles-setup.service local-fs.target
+Before=rearguard.service rearguard-verdict.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'mkdir -p /run/rearguard/test && cp /proc/sys/kernel/random/boot_id /run/rearguard/test/boot_id && \
+  e=$(grep -H "^version " /boot/loader/entries/*.conf | sort -t" " -k2 -n | tail -1 | cut -d: -f1) && \
+  echo "BOOT_IMAGE=(hd0,gpt3)/boot/vmlinuz rw $(sed -n "s/^options //p" "$e") console=ttyS0" > /run/rearguard/test/cmdline'
+[Install]
+WantedBy=multi-user.target
+UNIT
+mkdir -p "$R/etc/systemd/system/multi-user.target.wants"
+ln -sf ../rearguard-test-bootloader.service "$R/etc/systemd/system/multi-user.target.wants/rearguard-test-bootloader.service"
+# test-only: a stand-in for zincati.service with the real unit's dependency on boot-complete.target (which is what
+# pulls the target, and so the boot gate, into a Fedora CoreOS boot). It reads Zincati's drop-ins as Zincati does
+# (/usr/lib, /etc, /run zincati/config.d, *.toml, later wins) and says whether it would update.
+mkdir -p "$R/usr/local/libexec"
+cat > "$R/usr/local/libexec/zincati-standin" <<'SH'
+#!/bin/sh
+# Zincati's config merge for one key: drop-ins by file name in lexical order, a name in a later folder replaces it.
+enabled=true
+for name in $(ls /usr/lib/zincati/config.d /etc/zincati/config.d /run/zincati/config.d 2>/dev/null | grep '\.toml$' | sort -u); do
+  f=
+  for d in /usr/lib/zincati/config.d /etc/zincati/config.d /run/zincati/config.d; do [ -f "$d/$name" ] && f=$d/$name; done
+  v=$(sed -n 's/^ *enabled *= *\(true\|false\).*/\1/p' "$f" | tail -1)
+  [ -n "$v" ] && enabled=$v
+done
+echo "$enabled" > /run/zincati-standin-enabled
+if [ "$enabled" = false ]; then echo "zincati stand-in: updates disabled by config, would not update"
+else echo "zincati stand-in: updates enabled, would update"; fi
+exec sleep infinity
+SH
+chmod +x "$R/usr/local/libexec/zincati-standin"
+cat > "$R/etc/systemd/system/zincati.service" <<'UNIT'
+[Unit]
+Description=rearguard test: Zincati stand-in (would it update?)
+Requires=boot-complete.target
+After=network-online.target boot-complete.target
+[Service]
+ExecStart=/usr/local/libexec/zincati-standin
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -sf ../zincati.service "$R/etc/systemd/system/multi-user.target.wants/zincati.service"
+# counts the guest's boots, so a test can tell how often it was rebooted
+cat > "$R/etc/systemd/system/rearguard-test-boots.service" <<'UNIT'
+[Unit]
+Description=rearguard test: records each boot
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'mkdir -p /var/lib/rearguard-test && cat /proc/sys/kernel/random/boot_id >> /var/lib/rearguard-test/boots'
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -sf ../rearguard-test-boots.service "$R/etc/systemd/system/multi-user.target.wants/rearguard-test-boots.service"
+
+# The node's OSTree sysroot: two releases, the newer first in boot order, written by the node's own ostree (Debian 13's
+# 2025.2, as new as Fedora CoreOS 42's) and read by the image's libostree (Debian 12's 2022.7).
+if [ ! -d "$BASE/sysroot/ostree/deploy" ]; then
+  mkdir -p "$BASE/sysroot"
+  systemd-nspawn -q -D "$R" --register=no --keep-unit --bind="$BASE/sysroot:/sysroot" --bind-ro="$TOP/scripts:/opt/rearguard-scripts" \
+    /opt/rearguard-scripts/make-sysroot.sh /sysroot fedora-coreos 42.20251027.3.0 42.20251110.3.0 >/dev/null
+fi
+mkdir -p "$R/sysroot" "$R/boot"
+
+# The images, into the node's container storage (host podman 4.3 writes the layers; the node's podman 5 makes its
+# own database at first start, so the old one is removed).
+images=${REARGUARD_NODE_IMAGES:-}
+if [ -z "$images" ] || [ ! -f "$images" ]; then
+  echo "configure-node: no images (REARGUARD_NODE_IMAGES=${images:-unset}): run scripts/image --services --save FILE" >&2
+  exit 1
+fi
+stamp=$R/var/lib/containers/.rearguard-images
+sum=$(md5sum < "$images" | cut -c1-32)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+  # shellcheck source=scripts/lib/containers.sh
+  . "$TOP/scripts/lib/containers.sh"
+  run=$(mktemp -d)
+  rm -rf "$R/var/lib/containers/storage"
+  podman --root "$R/var/lib/containers/storage" --runroot "$run" --storage-driver overlay load -q -i "$images" >/dev/null
+  rm -rf "$R/var/lib/containers/storage/libpod" "$run"
+  echo "$sum" > "$stamp"
+fi
