@@ -4,7 +4,8 @@
 #   Commits one tree per VERSION (commit metadata version=VERSION) on ref OSNAME/stable and
 #   deploys each in turn, keeping the older ones (--retain), so the last VERSION is first in boot order.
 #   Calling it again on an existing DIR adds another stateroot (a different OSNAME) or more versions.
-# Env: KVER (kernel version, default 6.11.0-demo); BOOT_VARIES=1 gives each version its own kernel.
+# Env: KVER (kernel version, default 6.11.0-demo); BOOT_VARIES=1 gives each version its own kernel; EXTRA_TREE=DIR
+# adds DIR's files to each VERSION's tree (a release that carries a change of its own).
 set -euo pipefail
 dir=${1:?usage: make-sysroot.sh DIR OSNAME VERSION...}; os=${2:?osname}; shift 2
 [ $# -gt 0 ] || { echo "make-sysroot.sh: give at least one VERSION" >&2; exit 2; }
@@ -28,6 +29,7 @@ for v in "$@"; do
   printf 'ID=%s\nNAME="%s"\nVERSION_ID=%s\nPRETTY_NAME="%s %s"\n' "$os" "$os" "$v" "$os" "$v" > "$t/usr/lib/os-release"
   cp "$t/usr/lib/os-release" "$t/usr/etc/os-release"
   printf 'release %s\n' "$v" > "$t/usr/bin/rearguard-demo-release"
+  if [ -n "${EXTRA_TREE:-}" ]; then cp -a "$EXTRA_TREE/." "$t/"; fi
   ostree --repo="$dir/ostree/repo" commit -b "$os/stable" --add-metadata-string=version="$v" \
     --timestamp="2025-11-$(printf '%02d' $(( n % 28 + 1 ))) 12:00:00 UTC" \
     --tree=dir="$t" >/dev/null

@@ -117,6 +117,48 @@ public enum NodeGuest {
         try? FileManager.default.removeItem(atPath: root + path)
     }
 
+    /// The boots the guest's `rearguard-test-boots.service` recorded (one boot id a line).
+    public static func boots() -> [String] {
+        let text = (try? String(contentsOfFile: root + "/var/lib/rearguard-test/boots", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    /// The two releases a fresh node has, oldest first (configure-node.sh); the newer one boots.
+    public static let baseReleases = ["42.20251027.3.0", "42.20251110.3.0"]
+
+    /// Deploys `version` on the node's sysroot with its own ostree, first in boot order, as an update's finalization
+    /// leaves it; with `breakingDNS` the release carries a DNS config of its own whose answer is wrong.
+    public static func deploy(_ version: String, breakingDNS: Bool = false) throws {
+        let extra = "/var/tmp/rearguard-test-tree-\(version)"
+        try? FileManager.default.removeItem(atPath: root + extra)
+        try FileManager.default.createDirectory(atPath: root + extra, withIntermediateDirectories: true)
+        if breakingDNS {
+            let broken = try String(contentsOfFile: packageRoot + "/quadlet/site/dnsmasq.conf", encoding: .utf8)
+                .replacingOccurrences(of: "host-record=gw.site.lan,192.0.2.1", with: "host-record=gw.site.lan,192.0.2.99")
+            try write(extra + "/usr/lib/rearguard-test/dnsmasq-site.conf", broken)
+        }
+        try check(["env", "EXTRA_TREE=" + extra, "/usr/local/libexec/make-sysroot.sh", "/sysroot", "fedora-coreos", version])
+    }
+
+    /// The versions on the node's sysroot in boot order.
+    public static func deployedVersions() throws -> [String] {
+        try check(["ostree", "admin", "status", "--sysroot=/sysroot"]).split(separator: "\n")
+            .compactMap { line in
+                guard let range = line.range(of: "Version:") else { return nil }
+                return line[range.upperBound...].split(separator: " ").first.map(String.init)
+            }
+    }
+
+    /// The stand-in rpm-ostreed's method calls on the node, in order, as `Member`.
+    public static func rpmOstreedCalls() -> [String] {
+        let text = (try? String(contentsOfFile: root + "/var/log/rpm-ostreed-standin.jsonl", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                object["kind"] as? String == "call" else { return nil }
+            return object["member"] as? String
+        }
+    }
+
     /// The node as examples/node.bu lays it down, on a fresh memory: the shipped files restored, test drop-ins
     /// removed, the agent's state folder emptied, rebooted, and the agent's verdict `good`.
     public static func reset() async throws {
@@ -132,6 +174,14 @@ public enum NodeGuest {
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/var/lib/rearguard")) ?? [] {
             remove("/var/lib/rearguard/" + name)
+        }
+        remove("/var/log/rpm-ostreed-standin.jsonl")
+        // A test that deployed releases leaves them: the sysroot is made again in place (its folder and /boot are
+        // bind mounts of the node), the same two releases, the same checksums.
+        if try deployedVersions().count != baseReleases.count {
+            try check(["sh", "-c", "chattr -R -f -i /sysroot/ostree; find /sysroot -mindepth 1 -maxdepth 1 ! -name boot -exec rm -rf {} + "
+                + "&& find /sysroot/boot -mindepth 1 -maxdepth 1 -exec rm -rf {} +"])
+            try check(["/usr/local/libexec/make-sysroot.sh", "/sysroot", "fedora-coreos"] + baseReleases)
         }
         try await reboot()
         try await waitState("good", within: 90)

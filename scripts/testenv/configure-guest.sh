@@ -80,17 +80,4 @@ ln -sf ../rearguard-test-boots.service "$U/multi-user.target.wants/rearguard-tes
 # The stand-in rpm-ostreed (Tests/Fixtures/rpm-ostreed) runs on the host as root and joins this bus:
 # root may own the name and anyone may call it, as the real package's bus policy allows.
 mkdir -p "$R/etc/dbus-1/system.d"
-cat > "$R/etc/dbus-1/system.d/org.projectatomic.rpmostree1.conf" <<'X2'
-<?xml version="1.0"?>
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <policy user="root">
-    <allow own="org.projectatomic.rpmostree1"/>
-    <allow send_destination="org.projectatomic.rpmostree1"/>
-  </policy>
-  <policy context="default">
-    <allow send_destination="org.projectatomic.rpmostree1"/>
-  </policy>
-</busconfig>
-X2
+cp "$(dirname "$0")/rpm-ostreed-policy.conf" "$R/etc/dbus-1/system.d/org.projectatomic.rpmostree1.conf"

@@ -52,22 +52,58 @@ TOML
 # test-only: the watchdog test waits WatchdogSec for systemd to act, so it is short here (and the same in [daemon]).
 mkdir -p "$R/etc/containers/systemd/rearguard.container.d"
 printf '[Service]\nWatchdogSec=6s\n' > "$R/etc/containers/systemd/rearguard.container.d/90-test-node.conf"
+mkdir -p "$R/usr/local/libexec"
+cat > "$R/usr/local/libexec/rearguard-test-bootloader" <<'SH'
+#!/bin/sh
+set -eu
+mkdir -p /run/rearguard/test
+cp /proc/sys/kernel/random/boot_id /run/rearguard/test/boot_id
+entry=$(grep -H "^version " /boot/loader/entries/*.conf | sort -t" " -k2 -n | tail -1 | cut -d: -f1)
+options=$(sed -n "s/^options //p" "$entry")
+echo "BOOT_IMAGE=(hd0,gpt3)/boot/vmlinuz rw $options console=ttyS0" > /run/rearguard/test/cmdline
+deployment=$(readlink -f "/sysroot$(echo "$options" | tr ' ' '\n' | sed -n 's/^ostree=//p')")
+echo "$deployment" > /run/rearguard/test/deployment
+# A release may carry a breakage of its own (make-sysroot.sh EXTRA_TREE): its /usr/lib/rearguard-test/dnsmasq-site.conf
+# is the site's DNS config for this boot, as an update that breaks DNS would have it.
+if [ -f "$deployment/usr/lib/rearguard-test/dnsmasq-site.conf" ]; then
+  mount --bind "$deployment/usr/lib/rearguard-test/dnsmasq-site.conf" /etc/dnsmasq.d/site.conf
+fi
+SH
+chmod +x "$R/usr/local/libexec/rearguard-test-bootloader"
 cat > "$R/etc/systemd/system/rearguard-test-bootloader.service" <<'UNIT'
 [Unit]
 Description=rearguard test: the boot loader's choice and this boot's id, for the agent
 DefaultDependencies=no
 After=systemd-tmpfiles-setup.service local-fs.target
-Before=rearguard.service rearguard-verdict.service
+Before=rearguard.service rearguard-verdict.service dnsmasq.service
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=/bin/sh -c 'mkdir -p /run/rearguard/test && cp /proc/sys/kernel/random/boot_id /run/rearguard/test/boot_id && \
-  e=$(grep -H "^version " /boot/loader/entries/*.conf | sort -t" " -k2 -n | tail -1 | cut -d: -f1) && \
-  echo "BOOT_IMAGE=(hd0,gpt3)/boot/vmlinuz rw $(sed -n "s/^options //p" "$e") console=ttyS0" > /run/rearguard/test/cmdline'
+ExecStart=/usr/local/libexec/rearguard-test-bootloader
 [Install]
 WantedBy=multi-user.target
 UNIT
 mkdir -p "$R/etc/systemd/system/multi-user.target.wants"
+# test-only: the stand-in rpm-ostreed (Tests/Fixtures/rpm-ostreed) on the node's own bus, over its /sysroot, with its
+# transaction sockets in the node's /run, as the real daemon has them; root may own the name, anyone may call it.
+mkdir -p "$R/usr/local/libexec/rpm-ostreed" "$R/etc/dbus-1/system.d"
+cp "$TOP/Tests/Fixtures/rpm-ostreed/"* "$R/usr/local/libexec/rpm-ostreed/"
+cp "$HERE/rpm-ostreed-policy.conf" "$R/etc/dbus-1/system.d/org.projectatomic.rpmostree1.conf"
+cat > "$R/etc/systemd/system/rpm-ostreed.service" <<'UNIT'
+[Unit]
+Description=rearguard test: stand-in rpm-ostreed
+After=dbus.service rearguard-test-bootloader.service
+Before=rearguard.service
+[Service]
+ExecStart=/usr/bin/python3 /usr/local/libexec/rpm-ostreed/rpm-ostreed-standin --bus unix:path=/run/dbus/system_bus_socket --sysroot /sysroot --run-dir /run --host-run /run --log /var/log/rpm-ostreed-standin.jsonl
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -sf ../rpm-ostreed.service "$R/etc/systemd/system/multi-user.target.wants/rpm-ostreed.service"
+# The journal survives reboots, so a test reads the decisions of the boot before.
+mkdir -p "$R/var/log/journal"
+# make-sysroot.sh inside the node, for tests that deploy a release with the node's own ostree.
+cp "$TOP/scripts/make-sysroot.sh" "$R/usr/local/libexec/make-sysroot.sh"
 ln -sf ../rearguard-test-bootloader.service "$R/etc/systemd/system/multi-user.target.wants/rearguard-test-bootloader.service"
 # test-only: a stand-in for zincati.service with the real unit's dependency on boot-complete.target (which is what
 # pulls the target, and so the boot gate, into a Fedora CoreOS boot). It reads Zincati's drop-ins as Zincati does
