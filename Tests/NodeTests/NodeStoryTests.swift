@@ -175,6 +175,7 @@ import TestSupport
     @Test func inObserveModeTheDecisionIsShownAndJournaledAndNothingIsDone() async throws {
         try await NodeGuest.reset()
         try NodeGuest.write("/etc/rearguard/config.d/95-test-observe.toml", "[assessment]\nmode = \"observe\"\n")
+        defer { NodeGuest.remove("/etc/rearguard/config.d/95-test-observe.toml") }
         let before = try await Self.bootBrokenUpdate()
         try await NodeGuest.waitState("failing", within: 90)
         let decided = await waitUntil(20) {

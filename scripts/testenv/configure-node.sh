@@ -29,6 +29,8 @@ default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=32768:32768"]
 runtime = "runc"
 CONF
 
+# A fresh `up` keeps no drop-in a test left (they are all named 95-test-*).
+rm -f "$R"/etc/rearguard/config.d/95-test-* "$R"/etc/containers/systemd/rearguard.container.d/95-test-*
 # The node as examples/node.bu describes it.
 /usr/bin/python3 "$HERE/apply-butane.py" "$R" "$TOP/examples/node.bu" "$TOP"
 
