@@ -66,16 +66,8 @@ mkdir -p "$R/opt/rearguard"
 if [ -n "$PROBE" ] && [ -x "$PROBE" ]; then
   cp "$PROBE" "$R/opt/rearguard/rearguard-systemd-probe"
 fi
-# counts the guest's boots, so a test can tell that the agent rebooted it exactly once
-cat > "$U/rearguard-test-boots.service" <<'X'
-[Unit]
-Description=rearguard test: records each boot
-[Service]
-Type=oneshot
-ExecStart=/bin/sh -c 'mkdir -p /var/lib/rearguard-test && cat /proc/sys/kernel/random/uuid >> /var/lib/rearguard-test/boots'
-[Install]
-WantedBy=multi-user.target
-X
+# counts the guest's boots (one unit file for both guests)
+cp "$(dirname "$0")/rearguard-test-boots.service" "$U/rearguard-test-boots.service"
 ln -sf ../rearguard-test-boots.service "$U/multi-user.target.wants/rearguard-test-boots.service"
 # The stand-in rpm-ostreed (Tests/Fixtures/rpm-ostreed) runs on the host as root and joins this bus:
 # root may own the name and anyone may call it, as the real package's bus policy allows.

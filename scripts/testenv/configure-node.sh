@@ -138,16 +138,8 @@ ExecStart=/usr/local/libexec/zincati-standin
 WantedBy=multi-user.target
 UNIT
 ln -sf ../zincati.service "$R/etc/systemd/system/multi-user.target.wants/zincati.service"
-# counts the guest's boots, so a test can tell how often it was rebooted
-cat > "$R/etc/systemd/system/rearguard-test-boots.service" <<'UNIT'
-[Unit]
-Description=rearguard test: records each boot
-[Service]
-Type=oneshot
-ExecStart=/bin/sh -c 'mkdir -p /var/lib/rearguard-test && cat /proc/sys/kernel/random/boot_id >> /var/lib/rearguard-test/boots'
-[Install]
-WantedBy=multi-user.target
-UNIT
+# counts the guest's boots (one unit file for both guests)
+cp "$(dirname "$0")/rearguard-test-boots.service" "$R/etc/systemd/system/rearguard-test-boots.service"
 ln -sf ../rearguard-test-boots.service "$R/etc/systemd/system/multi-user.target.wants/rearguard-test-boots.service"
 
 # The node's OSTree sysroot: two releases, the newer first in boot order, written by the node's own ostree (Debian 13's
