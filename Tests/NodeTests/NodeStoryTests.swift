@@ -114,6 +114,17 @@ import TestSupport
         return pid
     }
 
+    /// SIGKILLs the agent and waits until systemd has started it again.
+    static func killAgentAndWaitForIt() async throws {
+        let pid = try #require(agentPID(), "no agent to kill")
+        try NodeGuest.check(["sh", "-c", "kill -KILL " + pid])
+        let back = await waitUntil(60) {
+            guard let now = agentPID() else { return false }
+            return now != pid && NodeGuest.activeState("rearguard.service") == "active"
+        }
+        #expect(back, "the agent was not started again within 60 s")
+    }
+
     @Test(arguments: ["before-intent", "after-intent", "after-transaction", "before-reboot"])
     func anAgentKilledAtAStepOfTheRollbackIsRestartedAndFinishesItOnce(failpoint: String) async throws {
         try await NodeGuest.reset()
@@ -152,6 +163,9 @@ import TestSupport
         let before = try await Self.bootBrokenUpdate()
         let back = await waitUntil(150) { NodeGuest.boots().count >= before + 2 && NodeGuest.state() == "rolled-back" }
         #expect(back, "the node did not come back rolled back")
+        // The agent killed between the steps changes nothing (issue 14, 1): it comes back to the same memory.
+        try await Self.killAgentAndWaitForIt()
+        try await NodeGuest.waitState("rolled-back", within: 60)
         // The admin deploys B again (a new deployment of the same commit) and boots it.
         let checksum = try #require(
             (NodeGuest.status()?["bad_releases"] as? [[String: Any]])?.first?["checksum"] as? String, "no bad release recorded")
@@ -160,6 +174,8 @@ import TestSupport
         let bootsBefore = NodeGuest.boots().count
         try await NodeGuest.reboot()
         try await NodeGuest.waitState("quarantine", within: 90)
+        try await Self.killAgentAndWaitForIt()
+        try await NodeGuest.waitState("quarantine", within: 60)
         let text = try NodeGuest.rearguard(["status"])
         #expect(text.stdout.hasPrefix("QUARANTINE"), "\(text.stdout)")
         #expect(text.stdout.contains("already rolled back"), "status does not say why: \(text.stdout)")
