@@ -124,7 +124,6 @@ done
 echo "$enabled" > /run/zincati-standin-enabled
 if [ "$enabled" = false ]; then echo "zincati stand-in: updates disabled by config, would not update"
 else echo "zincati stand-in: updates enabled, would update"; fi
-exec sleep infinity
 SH
 chmod +x "$R/usr/local/libexec/zincati-standin"
 cat > "$R/etc/systemd/system/zincati.service" <<'UNIT'
@@ -133,6 +132,9 @@ Description=rearguard test: Zincati stand-in (would it update?)
 Requires=boot-complete.target
 After=network-online.target boot-complete.target
 [Service]
+# Active only once it has read the drop-ins and written its answer, so a test that sees it active reads the answer.
+Type=oneshot
+RemainAfterExit=yes
 ExecStart=/usr/local/libexec/zincati-standin
 [Install]
 WantedBy=multi-user.target
