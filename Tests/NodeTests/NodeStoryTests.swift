@@ -107,19 +107,12 @@ import TestSupport
         return before
     }
 
-    /// The agent's process in its container, or nil while there is none.
-    static func agentPID() -> String? {
-        guard let pid = try? NodeGuest.check(["podman", "inspect", "--format", "{{.State.Pid}}", "rearguard"])
-            .trimmingCharacters(in: .whitespacesAndNewlines), pid != "0", !pid.isEmpty else { return nil }
-        return pid
-    }
-
     /// SIGKILLs the agent and waits until systemd has started it again.
     static func killAgentAndWaitForIt() async throws {
-        let pid = try #require(agentPID(), "no agent to kill")
+        let pid = try #require(NodeGuest.agentPID(), "no agent to kill")
         try NodeGuest.check(["sh", "-c", "kill -KILL " + pid])
         let back = await waitUntil(60) {
-            guard let now = agentPID() else { return false }
+            guard let now = NodeGuest.agentPID() else { return false }
             return now != pid && NodeGuest.activeState("rearguard.service") == "active"
         }
         #expect(back, "the agent was not started again within 60 s")
@@ -138,7 +131,7 @@ import TestSupport
         let before = try await Self.bootBrokenUpdate()
         var stopped: String?
         let reached = await waitUntil(120) {
-            guard let pid = Self.agentPID(), let stat = try? NodeGuest.check(["cat", "/proc/\(pid)/stat"]),
+            guard let pid = NodeGuest.agentPID(), let stat = try? NodeGuest.check(["cat", "/proc/\(pid)/stat"]),
                 let close = stat.lastIndex(of: ")"), stat[close...].dropFirst(2).first == "T" else { return false }
             stopped = pid
             return true

@@ -68,9 +68,7 @@ import TestSupport
         #expect(opened && NodeGuest.activeState("boot-complete.target") == "active", "the gate did not open on a good boot")
         #expect(try NodeGuest.check(["cat", "/run/zincati-standin-enabled"]).contains("true"))
         // A fresh node whose DNS answers wrongly: first boot, failing, never judged good.
-        let broken = try String(contentsOfFile: packageRoot + "/quadlet/site/dnsmasq.conf", encoding: .utf8)
-            .replacingOccurrences(of: "host-record=gw.site.lan,192.0.2.1", with: "host-record=gw.site.lan,192.0.2.99")
-        try NodeGuest.write("/etc/dnsmasq.d/site.conf", broken)
+        try NodeGuest.write("/etc/dnsmasq.d/site.conf", try NodeGuest.brokenDNSConfig())
         _ = try? NodeGuest.run(["systemctl", "stop", "rearguard.service"])
         for name in (try? FileManager.default.contentsOfDirectory(atPath: NodeGuest.root + "/var/lib/rearguard")) ?? [] {
             NodeGuest.remove("/var/lib/rearguard/" + name)
@@ -96,13 +94,12 @@ import TestSupport
 
     @Test func anAgentKilledWithSIGKILLIsRestartedAndAnswersAgain() async throws {
         try await NodeGuest.reset()
-        let before = try NodeGuest.check(["podman", "inspect", "--format", "{{.State.Pid}}", "rearguard"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let before = try #require(NodeGuest.agentPID(), "no agent running")
         let restarts = try NodeGuest.property("rearguard.service", "NRestarts")
         try NodeGuest.check(["sh", "-c", "kill -KILL " + before])
         let back = await waitUntil(60) {
-            guard let pid = try? NodeGuest.check(["podman", "inspect", "--format", "{{.State.Pid}}", "rearguard"]) else { return false }
-            let now = pid.trimmingCharacters(in: .whitespacesAndNewlines)
-            return now != before && now != "0" && NodeGuest.activeState("rearguard.service") == "active"
+            guard let now = NodeGuest.agentPID() else { return false }
+            return now != before && NodeGuest.activeState("rearguard.service") == "active"
         }
         #expect(back, "the agent was not restarted")
         #expect(try NodeGuest.property("rearguard.service", "NRestarts") != restarts)
@@ -113,12 +110,12 @@ import TestSupport
 
     @Test func anAgentThatStopsPingingIsRestartedByTheWatchdog() async throws {
         try await NodeGuest.reset()
-        let pid = try NodeGuest.check(["podman", "inspect", "--format", "{{.State.Pid}}", "rearguard"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let pid = try #require(NodeGuest.agentPID(), "no agent running")
         try NodeGuest.check(["sh", "-c", "kill -STOP " + pid])
         // WatchdogSec=6s on the test node (scripts/testenv/configure-node.sh), then RestartSec=5s.
         let back = await waitUntil(60) {
-            guard let now = try? NodeGuest.check(["podman", "inspect", "--format", "{{.State.Pid}}", "rearguard"]) else { return false }
-            return now.trimmingCharacters(in: .whitespacesAndNewlines) != pid && NodeGuest.activeState("rearguard.service") == "active"
+            guard let now = NodeGuest.agentPID() else { return false }
+            return now != pid && NodeGuest.activeState("rearguard.service") == "active"
         }
         #expect(back, "the stopped agent was not restarted")
         #expect(try NodeGuest.journal("rearguard.service").contains("Watchdog timeout"))

@@ -117,6 +117,19 @@ public enum NodeGuest {
         try? FileManager.default.removeItem(atPath: root + path)
     }
 
+    /// The agent's process (the container's main PID), or nil while there is none.
+    public static func agentPID() -> String? {
+        guard let pid = try? check(["podman", "inspect", "--format", "{{.State.Pid}}", "rearguard"])
+            .trimmingCharacters(in: .whitespacesAndNewlines), pid != "0", !pid.isEmpty else { return nil }
+        return pid
+    }
+
+    /// The shipped DNS config with gw.site.lan answering a wrong address: a DNS service that is up but wrong.
+    public static func brokenDNSConfig() throws -> String {
+        try String(contentsOfFile: packageRoot + "/quadlet/site/dnsmasq.conf", encoding: .utf8)
+            .replacingOccurrences(of: "host-record=gw.site.lan,192.0.2.1", with: "host-record=gw.site.lan,192.0.2.99")
+    }
+
     /// The boots the guest's `rearguard-test-boots.service` recorded (one boot id a line).
     public static func boots() -> [String] {
         let text = (try? String(contentsOfFile: root + "/var/lib/rearguard-test/boots", encoding: .utf8)) ?? ""
@@ -133,9 +146,7 @@ public enum NodeGuest {
         try? FileManager.default.removeItem(atPath: root + extra)
         try FileManager.default.createDirectory(atPath: root + extra, withIntermediateDirectories: true)
         if breakingDNS {
-            let broken = try String(contentsOfFile: packageRoot + "/quadlet/site/dnsmasq.conf", encoding: .utf8)
-                .replacingOccurrences(of: "host-record=gw.site.lan,192.0.2.1", with: "host-record=gw.site.lan,192.0.2.99")
-            try write(extra + "/usr/lib/rearguard-test/dnsmasq-site.conf", broken)
+            try write(extra + "/usr/lib/rearguard-test/dnsmasq-site.conf", try brokenDNSConfig())
         }
         try check(["env", "EXTRA_TREE=" + extra, "/usr/local/libexec/make-sysroot.sh", "/sysroot", "fedora-coreos", version])
     }
