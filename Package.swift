@@ -29,9 +29,18 @@ let package = Package(
 
         // Swift wrappers over the C libraries.
         .target(name: "OSTree", dependencies: ["COSTree"], swiftSettings: strict),
+        // D-Bus over sd-bus: the bus (reconnecting, on its own thread), the message, the errors. The two
+        // clients below build on it; neither knows the other.
         .target(
-            name: "Systemd",
-            dependencies: ["CSystemd", "RearguardCore", .product(name: "Logging", package: "swift-log")],
+            name: "DBus", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // systemd and logind (units, the watch, reboot, inhibitors), the journal and sd_notify.
+        .target(
+            name: "Systemd", dependencies: ["CSystemd", "DBus", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // rpm-ostreed: its sessions and transactions (rollback, cleanup).
+        .target(
+            name: "RpmOstree", dependencies: ["CSystemd", "DBus", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         // Pure domain: no C imports.
@@ -63,7 +72,7 @@ let package = Package(
         .target(
             name: "RearguardDaemon",
             dependencies: [
-                "RearguardCore", "RearguardChecks", "RearguardAPI", "OSTree", "Systemd",
+                "RearguardCore", "RearguardChecks", "RearguardAPI", "OSTree", "DBus", "Systemd", "RpmOstree",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -71,7 +80,7 @@ let package = Package(
         .target(
             name: "RearguardCLI",
             dependencies: [
-                "RearguardCore", "RearguardChecks", "RearguardAPI", "RearguardDaemon", "OSTree", "Systemd",
+                "RearguardCore", "RearguardChecks", "RearguardAPI", "RearguardDaemon", "OSTree", "DBus", "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -81,19 +90,20 @@ let package = Package(
         // Fixtures shared by the test targets: real sysroots, process runs.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "OSTreeTests", dependencies: ["OSTree", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "RearguardCore"], swiftSettings: strict),
+        .testTarget(
+            name: "SystemdTests", dependencies: ["DBus", "Systemd", "RearguardCore", "RearguardDaemon"], swiftSettings: strict),
         // Runs inside the test guest (journald, sd_notify) and times the watch; built with
         // --static-swift-stdlib by scripts/test. Not shipped.
         .executableTarget(
             name: "rearguard-systemd-probe",
-            dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DBus", "Systemd", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SystemdProbe", swiftSettings: strict),
         .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore"], swiftSettings: strict),
         .testTarget(name: "RearguardDaemonTests", dependencies: ["RearguardDaemon", "TestSupport"], swiftSettings: strict),
         // The rpm-ostree client and driver against the stand-in rpm-ostreed on the test guest's bus.
         .testTarget(
             name: "RpmOstreeTests",
-            dependencies: ["RearguardDaemon", "RearguardCore", "Systemd", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RearguardDaemon", "RearguardCore", "DBus", "RpmOstree", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks", "TestSupport"], swiftSettings: strict),
         // An AgentEndpoint holding real documents for the HTTP layer's tests and benchmark until the daemon's agent

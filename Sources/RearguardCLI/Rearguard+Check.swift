@@ -1,9 +1,11 @@
 import ArgumentParser
+import DBus
 import Foundation
 import Logging
 import RearguardAPI
 import RearguardChecks
 import RearguardCore
+import RearguardDaemon
 import Systemd
 
 extension Rearguard {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DBus
 import Foundation
 import Logging
 import RearguardAPI

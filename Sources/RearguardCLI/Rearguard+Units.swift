@@ -1,4 +1,5 @@
 import ArgumentParser
+import DBus
 import Foundation
 import Logging
 import RearguardAPI
@@ -66,7 +67,7 @@ extension Rearguard {
                     let line = json ? String(decoding: try encoder.encode(UnitJSON(state: status.unitState)), as: UTF8.self) : Self.line(status.unitState)
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                 }
-            } catch let error as SystemdError {
+            } catch let error as BusError {
                 Self.fail(error, address: address)
             }
         }

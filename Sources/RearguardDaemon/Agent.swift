@@ -1,3 +1,4 @@
+import DBus
 import Foundation
 import Glibc
 import Logging
@@ -428,7 +429,7 @@ public actor Agent: AgentEndpoint, Service {
     /// Failures after which the sysroot cannot have changed: the call was refused or the transaction said it failed.
     static func isCertainFailure(_ error: any Error) -> Bool {
         if error is RollbackError { return true }
-        if let error = error as? SystemdError { return error.code == .busError || error.code == .transactionFailed }
+        if let error = error as? BusError { return error.code == .busError || error.code == .transactionFailed }
         return false
     }
 

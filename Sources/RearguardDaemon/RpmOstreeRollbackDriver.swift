@@ -1,12 +1,12 @@
 import Logging
 import RearguardCore
-import Systemd
+import RpmOstree
 
 /// The `[rollback] driver = "rpm-ostree"` driver for Fedora CoreOS: asks rpm-ostreed over D-Bus
 /// (`OS.Rollback({"reboot": false})`, `OS.Cleanup(["pending-deploy"])`) and then reads the sysroot back through
 /// libostree, so a rollback counts only once the sysroot boots the target first.
 ///
-/// rpm-ostreed failures surface as `SystemdError` (rpm-ostreed unreachable, a refused call, `Finished(false, _)`,
+/// rpm-ostreed failures surface as `BusError` (rpm-ostreed unreachable, a refused call, `Finished(false, _)`,
 /// a timeout); a sysroot that disagrees with the request, before or after, as `RollbackError`.
 public struct RpmOstreeRollbackDriver: RollbackDriver {
     /// Talks to rpm-ostreed.

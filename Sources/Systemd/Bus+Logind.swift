@@ -1,4 +1,5 @@
 import CSystemd
+import DBus
 import Glibc
 import Logging
 
@@ -50,13 +51,13 @@ extension Bus {
 
     /// Reboots the node: logind `Reboot(false)`, else `StartUnit("reboot.target", "replace-irreversibly")`.
     @discardableResult
-    public func reboot() throws(SystemdError) -> RebootPath {
+    public func reboot() throws(BusError) -> RebootPath {
         let timeout = callTimeout
         // Connect first: "disconnected" below means the node went down after the request was sent, which must not
         // be confused with a bus that was never reached (then nothing was requested and the caller must know).
-        try withConnection { _ throws(SystemdError) in }
+        try withConnection { _ throws(BusError) in }
         do {
-            _ = try withConnection { c throws(SystemdError) in
+            _ = try withConnection { c throws(BusError) in
                 try c.call(Systemd1.login1, Systemd1.login1Path, Systemd1.login1Manager, "Reboot", [.bool(false)], timeout: timeout)
             }
             return .logind
@@ -75,11 +76,11 @@ extension Bus {
     }
 
     /// Takes a logind inhibitor lock (`Inhibit(what, who, why, mode) -> h`), e.g. what `shutdown`, mode `block`.
-    public func inhibit(what: String = "shutdown", who: String, why: String, mode: String = "block") throws(SystemdError) -> sending Inhibitor {
+    public func inhibit(what: String = "shutdown", who: String, why: String, mode: String = "block") throws(BusError) -> sending Inhibitor {
         let timeout = callTimeout
-        let fd = try withConnection { c throws(SystemdError) -> Int32 in
+        let fd = try withConnection { c throws(BusError) -> Int32 in
             let reply: BusMessage
-            do throws(SystemdError) {
+            do throws(BusError) {
                 reply = try c.call(
                     Systemd1.login1, Systemd1.login1Path, Systemd1.login1Manager, "Inhibit",
                     [.string(what), .string(who), .string(why), .string(mode)], timeout: timeout)
@@ -92,16 +93,16 @@ extension Bus {
             // The fd belongs to the reply message; keep our own duplicate.
             let borrowed = try BusReader(m: reply.pointer).basic(Sig.fd, as: Int32.self)
             let own = fcntl(borrowed, F_DUPFD_CLOEXEC, 3)
-            if own < 0 { throw SystemdError(returned: -errno, function: "fcntl", message: "cannot keep inhibitor fd") }
+            if own < 0 { throw BusError(returned: -errno, function: "fcntl", message: "cannot keep inhibitor fd") }
             return own
         }
         return Inhibitor(fd: fd)
     }
 
     /// logind `ListInhibitors() -> a(ssssuu)`.
-    public func listInhibitors() throws(SystemdError) -> [InhibitorInfo] {
+    public func listInhibitors() throws(BusError) -> [InhibitorInfo] {
         let timeout = callTimeout
-        return try withConnection { c throws(SystemdError) in
+        return try withConnection { c throws(BusError) in
             let reply = try c.call(Systemd1.login1, Systemd1.login1Path, Systemd1.login1Manager, "ListInhibitors", timeout: timeout)
             let r = BusReader(m: reply.pointer)
             var list: [InhibitorInfo] = []

@@ -1,5 +1,5 @@
+import DBus
 import Foundation
-import RearguardCore
 
 /// Everything Rearguard reads about one unit (`org.freedesktop.systemd1.Unit` and `.Service`).
 public struct UnitStatus: Sendable, Equatable {
@@ -37,19 +37,12 @@ public struct UnitStatus: Sendable, Equatable {
         stateChangeTimestamp == 0 ? nil : Date(timeIntervalSince1970: Double(stateChangeTimestamp) / 1_000_000)
     }
 
-    /// The port's view of this status (Core's `UnitState`).
-    public var unitState: UnitState {
-        UnitState(
-            unit: unit, loadState: loadState, activeState: activeState, subState: subState, result: result,
-            nRestarts: nRestarts, invocationID: invocationID, changedAt: changedAt)
-    }
-
     /// The properties this type reads; others in a reply are skipped.
     static let unitProperties: Set<String> = ["LoadState", "ActiveState", "SubState", "InvocationID", "StateChangeTimestamp"]
     static let serviceProperties: Set<String> = ["Result", "NRestarts", "ExecMainStatus", "ExecMainCode"]
 
     /// Reads property `name` from the variant the reader is in; false when it is not one of ours.
-    mutating func read(_ name: String, signature: String, from r: BusReader) throws(SystemdError) -> Bool {
+    mutating func read(_ name: String, signature: String, from r: BusReader) throws(BusError) -> Bool {
         switch (name, signature) {
         case ("LoadState", "s"): loadState = try r.string()
         case ("ActiveState", "s"): activeState = try r.string()

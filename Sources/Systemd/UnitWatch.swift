@@ -1,4 +1,5 @@
 import CSystemd
+import DBus
 import Foundation
 import Glibc
 import Logging
@@ -33,6 +34,17 @@ public enum UnitWatch {
         return stream
     }
 
+    /// The watch's events mapped by `transform` (nil drops one): e.g. only the states, in the caller's own type.
+    public static func events<Element: Sendable>(
+        units: [String], address: String? = nil, callTimeout: Duration = .seconds(5),
+        backoff: Backoff = Backoff(), logger: Logger, transform: @escaping @Sendable (UnitWatchEvent) -> Element?
+    ) -> AsyncThrowingStream<Element, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: Element.self)
+        start(units: units, address: address, callTimeout: callTimeout, backoff: backoff, logger: logger,
+              continuation: continuation, transform: transform)
+        return stream
+    }
+
     /// Starts the watch thread; `transform` maps events to the stream's elements (nil drops one).
     static func start<Element: Sendable>(
         units: [String], address: String?, callTimeout: Duration, backoff: Backoff, logger: Logger,
@@ -63,9 +75,9 @@ public enum UnitWatch {
 final class CancelSignal: Sendable {
     private let state: Mutex<(read: Int32, write: Int32, fired: Bool)>
 
-    init() throws(SystemdError) {
+    init() throws(BusError) {
         var fds: [Int32] = [-1, -1]
-        if pipe(&fds) < 0 { throw SystemdError(returned: -errno, function: "pipe", message: "cannot create cancel signal") }
+        if pipe(&fds) < 0 { throw BusError(returned: -errno, function: "pipe", message: "cannot create cancel signal") }
         state = Mutex((fds[0], fds[1], false))
     }
 
@@ -117,7 +129,7 @@ private final class WatchLoop {
         self.emit = emit
     }
 
-    func run(finish: (SystemdError?) -> Void) {
+    func run(finish: (BusError?) -> Void) {
         var lost = false
         let shown = BusConnection.describe(address)
         while !cancel.isFired {
@@ -167,9 +179,9 @@ private final class WatchSession {
     let connection: BusConnection
     /// Current state per object path (merged from signals).
     var byPath: [String: UnitStatus] = [:]
-    var failure: SystemdError?
+    var failure: BusError?
 
-    init(loop: WatchLoop) throws(SystemdError) {
+    init(loop: WatchLoop) throws(BusError) {
         self.loop = loop
         connection = try BusConnection.open(address: loop.address)
         let timeout = loop.callTimeout
@@ -197,20 +209,20 @@ private final class WatchSession {
     }
 
     /// Dispatches until cancelled (returns) or the connection fails (throws).
-    func run() throws(SystemdError) {
+    func run() throws(BusError) {
         let bus = connection.bus
         while true {
             let r = sd_bus_process(bus, nil)
             if let failure { throw failure }
-            if r < 0 { throw SystemdError(returned: r, function: "sd_bus_process", message: "unit watch connection failed") }
+            if r < 0 { throw BusError(returned: r, function: "sd_bus_process", message: "unit watch connection failed") }
             if !connection.isOpen {
-                throw SystemdError(code: .disconnected, function: "sd_bus_process", message: "bus connection closed")
+                throw BusError(code: .disconnected, function: "sd_bus_process", message: "bus connection closed")
             }
             if r > 0 { continue }
             if loop.cancel.isFired { return }
             let busFD = sd_bus_get_fd(bus)
             let events = sd_bus_get_events(bus)
-            if busFD < 0 || events < 0 { throw SystemdError(returned: busFD < 0 ? busFD : events, function: "sd_bus_get_events", message: "unit watch connection failed") }
+            if busFD < 0 || events < 0 { throw BusError(returned: busFD < 0 ? busFD : events, function: "sd_bus_get_events", message: "unit watch connection failed") }
             var usec: UInt64 = 0
             _ = sd_bus_get_timeout(bus, &usec)
             var timeoutMS: Int32 = -1
@@ -225,7 +237,7 @@ private final class WatchSession {
                 pollfd(fd: loop.cancel.fd, events: Int16(POLLIN), revents: 0),
             ]
             let p = poll(&fds, 2, timeoutMS)
-            if p < 0 && errno != EINTR { throw SystemdError(returned: -errno, function: "poll", message: "unit watch wait failed") }
+            if p < 0 && errno != EINTR { throw BusError(returned: -errno, function: "poll", message: "unit watch wait failed") }
             if fds[1].revents != 0 { return }
         }
     }
@@ -238,7 +250,7 @@ private final class WatchSession {
         let r = BusReader(m: message)
         do {
             let interface = try r.string()
-            try r.dictionary { (key, signature) throws(SystemdError) in try status.read(key, signature: signature, from: r) }
+            try r.dictionary { (key, signature) throws(BusError) in try status.read(key, signature: signature, from: r) }
             var invalidated: [String] = []
             if try r.enter(Sig.array, "s") {
                 while let s = try? r.string() { invalidated.append(s) }

@@ -1,8 +1,9 @@
+import DBus
 import Foundation
 import Logging
 import RearguardCore
 import RearguardDaemon
-import Systemd
+import RpmOstree
 import Testing
 import TestSupport
 
@@ -60,16 +61,16 @@ struct RpmOstreeWorld {
     var stagedFile: String { run + "/ostree/staged-deployment" }
 }
 
-/// Asserts a `SystemdError` of `code` whose message contains every one of `parts`; returns it.
+/// Asserts a `BusError` of `code` whose message contains every one of `parts`; returns it.
 @discardableResult
-func expectSystemdError(
-    _ code: SystemdError.Code, containing parts: [String], sourceLocation: SourceLocation = #_sourceLocation,
+func expectBusError(
+    _ code: BusError.Code, containing parts: [String], sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () async throws -> Void
-) async -> SystemdError? {
+) async -> BusError? {
     do {
         try await body()
         Issue.record("expected a \(code) error, got success", sourceLocation: sourceLocation)
-    } catch let error as SystemdError {
+    } catch let error as BusError {
         print("observed error: \(error)")
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
         for part in parts {
@@ -78,7 +79,7 @@ func expectSystemdError(
         #expect(error.message.first?.isLowercase == true, "message '\(error.message)' should start lowercase", sourceLocation: sourceLocation)
         return error
     } catch {
-        Issue.record("expected a SystemdError, got \(error)", sourceLocation: sourceLocation)
+        Issue.record("expected a BusError, got \(error)", sourceLocation: sourceLocation)
     }
     return nil
 }
@@ -124,7 +125,7 @@ struct RpmOstreeRollbackDriverTests {
     @Test func refusesWhileAStagedDeploymentIsPresent() async throws {
         let world = try await RpmOstreeWorld(staging: "42.3")
         let (from, to) = try world.releases()
-        await expectSystemdError(.transactionFailed, containing: ["rollback transaction failed", "Staged deployment (remove with cleanup -p)"]) {
+        await expectBusError(.transactionFailed, containing: ["rollback transaction failed", "Staged deployment (remove with cleanup -p)"]) {
             try await world.driver.rollback(from: from, to: to)
         }
         #expect(try world.order() == ["42.2", "42.1"])
@@ -134,7 +135,7 @@ struct RpmOstreeRollbackDriverTests {
     @Test func saysSoWhenThereIsNoRollbackDeployment() async throws {
         let world = try await RpmOstreeWorld(versions: ["42.1"])
         let (from, to) = try world.releases()
-        await expectSystemdError(.transactionFailed, containing: ["No rollback deployment found"]) {
+        await expectBusError(.transactionFailed, containing: ["No rollback deployment found"]) {
             try await world.driver.rollback(from: from, to: to)
         }
         #expect(try world.order() == ["42.1"])
@@ -165,7 +166,7 @@ struct RpmOstreeRollbackDriverTests {
     @Test func aFailedTransactionCarriesItsMessageAndLeavesTheSysroot() async throws {
         let world = try await RpmOstreeWorld(fault: .fail, faultMessage: "error: sysroot is on fire")
         let (from, to) = try world.releases()
-        await expectSystemdError(.transactionFailed, containing: ["rpm-ostree rollback transaction failed", "error: sysroot is on fire"]) {
+        await expectBusError(.transactionFailed, containing: ["rpm-ostree rollback transaction failed", "error: sysroot is on fire"]) {
             try await world.driver.rollback(from: from, to: to)
         }
         #expect(try world.order() == ["42.2", "42.1"])
@@ -176,7 +177,7 @@ struct RpmOstreeRollbackDriverTests {
         let world = try await RpmOstreeWorld(fault: .hang, timeout: .seconds(2))
         let (from, to) = try world.releases()
         let started = ContinuousClock.now
-        await expectSystemdError(.timeout, containing: ["rollback transaction did not finish within 2"]) {
+        await expectBusError(.timeout, containing: ["rollback transaction did not finish within 2"]) {
             try await world.driver.rollback(from: from, to: to)
         }
         let elapsed = ContinuousClock.now - started
@@ -192,7 +193,7 @@ struct RpmOstreeRollbackDriverTests {
             withUnsafeCurrentTask { $0?.cancel() }
             try await client.rollback()
         }
-        await expectSystemdError(.cancelled, containing: ["rollback transaction cancelled before start"]) { try await task.value }
+        await expectBusError(.cancelled, containing: ["rollback transaction cancelled before start"]) { try await task.value }
         #expect(await waitUntil(5) { world.standIn.events().contains("transaction-cancelled") }, "events: \(world.standIn.events())")
         #expect(!world.standIn.calls().contains("Start([])"))
         #expect(try world.order() == ["42.2", "42.1"])
@@ -205,7 +206,7 @@ struct RpmOstreeRollbackDriverTests {
     @Test func aDaemonThatExitsBeforeTheClientConnectsIsConnectionRefused() async throws {
         let world = try await RpmOstreeWorld(fault: .exitBeforeConnect)
         let client = world.client
-        await expectSystemdError(
+        await expectBusError(
             .disconnected,
             containing: ["rpm-ostree rollback transaction (rpm-ostreed said unix:path=/run/rpm-ostree-transaction.sock)",
                          "cannot connect to unix:path=\(world.run)/rpm-ostree-transaction.sock", "Connection refused"]
@@ -218,7 +219,7 @@ struct RpmOstreeRollbackDriverTests {
     @Test func aDaemonThatExitsBeforeStartIsAClearError() async throws {
         let world = try await RpmOstreeWorld(fault: .exitBeforeStart)
         let (from, to) = try world.releases()
-        await expectSystemdError(.disconnected, containing: ["rpm-ostree rollback transaction: Start failed"]) {
+        await expectBusError(.disconnected, containing: ["rpm-ostree rollback transaction: Start failed"]) {
             try await world.driver.rollback(from: from, to: to)
         }
         #expect(try world.order() == ["42.2", "42.1"])
@@ -226,7 +227,7 @@ struct RpmOstreeRollbackDriverTests {
 
     @Test func anUnreachableBusIsAClearError() async throws {
         let client = RpmOstreeClient(busAddress: "unix:path=/nonexistent/rearguard/bus", hostRun: "/run/host", logger: RpmOstreeWorld.logger)
-        await expectSystemdError(.disconnected, containing: ["cannot reach rpm-ostreed", "unix:path=/nonexistent/rearguard/bus"]) {
+        await expectBusError(.disconnected, containing: ["cannot reach rpm-ostreed", "unix:path=/nonexistent/rearguard/bus"]) {
             try await client.rollback()
         }
     }

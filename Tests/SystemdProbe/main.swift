@@ -3,6 +3,7 @@
 //   inhibit WHY [S]   (host binary in the guest's pid namespace) hold a shutdown inhibitor S seconds
 //   notify            (inside the guest, as agent-notify.service) READY/STATUS/WATCHDOG, STOPPING on SIGTERM
 //   bench [N]         (host, DBUS_SYSTEM_BUS_ADDRESS set) time from a unit failure to the watch delivering it
+import DBus
 import Foundation
 import Glibc
 import Logging

@@ -1,4 +1,5 @@
 import Foundation
+import RearguardDaemon
 import Systemd
 import Testing
 

@@ -1,3 +1,4 @@
+import DBus
 import Foundation
 import Systemd
 import Testing
@@ -34,7 +35,7 @@ extension GuestSystemdTests {
 
     @Test func inhibitFromAnotherPIDNamespaceFailsWithAHint() async throws {
         let bus = try await TestGuest.bus()
-        let error = await #expect(throws: SystemdError.self) {
+        let error = await #expect(throws: BusError.self) {
             _ = try await bus.inhibit(what: "shutdown", who: "rearguard-tests", why: "outside", mode: "block")
         }
         #expect(error?.message.contains("pid namespace") == true)

@@ -1,5 +1,7 @@
+import DBus
 import Foundation
 import RearguardCore
+import RearguardDaemon
 import Systemd
 import Testing
 
@@ -31,7 +33,7 @@ extension GuestSystemdTests {
 
     @Test func malformedUnitNameThrowsAClearError() async throws {
         let bus = try await TestGuest.bus()
-        let error = await #expect(throws: SystemdError.self) { try await bus.unitStatus("not a unit!") }
+        let error = await #expect(throws: BusError.self) { try await bus.unitStatus("not a unit!") }
         #expect(error?.code == .invalidUnitName)
         #expect(error?.busError == "org.freedesktop.DBus.Error.InvalidArgs")
         #expect(error?.message.contains("invalid unit name 'not a unit!'") == true)
@@ -40,7 +42,7 @@ extension GuestSystemdTests {
 
     @Test func unreachableBusThrowsRetryableDisconnectedNamingTheAddress() async throws {
         let bus = Bus(address: "unix:path=/nonexistent/rearguard-test.sock", logger: TestGuest.logger)
-        let error = await #expect(throws: SystemdError.self) { try await bus.systemState() }
+        let error = await #expect(throws: BusError.self) { try await bus.systemState() }
         #expect(error?.code == .disconnected)
         #expect(error?.isRetryable == true)
         #expect(error?.message.contains("/nonexistent/rearguard-test.sock") == true)

@@ -1,7 +1,8 @@
 import Glibc
 
-/// Every failure of the Systemd module: the raw errno, the D-Bus error name and the sd-* function.
-public struct SystemdError: Error, Sendable, CustomStringConvertible {
+/// Every failure of a libsystemd call, on the bus or around it (sd-bus, sd_notify), for the DBus module and both of
+/// its clients (Systemd, RpmOstree): the raw errno, the D-Bus error name and the sd-* function.
+public struct BusError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; stable across versions.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Kind: String { case disconnected, timeout, busError, invalidUnitName, unexpectedReply, transactionFailed, cancelled, system }
@@ -50,7 +51,7 @@ public struct SystemdError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Builds an error from an sd-* return value (`-errno`), classifying connection loss and timeouts.
-    init(returned r: Int32, function: String, message: String) {
+    package init(returned r: Int32, function: String, message: String) {
         let e = r < 0 ? -r : r
         let code: Code
         switch e {
@@ -72,7 +73,7 @@ public struct SystemdError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Bus errors seen while the peer (systemd, logind) restarts or has not yet joined the bus.
-    static let retryableBusErrors: Set<String> = [
+    package static let retryableBusErrors: Set<String> = [
         "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner",
         "org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Disconnected",
         "org.freedesktop.DBus.Error.Timeout", "org.freedesktop.DBus.Error.TimedOut",
@@ -87,9 +88,9 @@ public struct SystemdError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Throws a `SystemdError` when an sd-* call returned a negative errno (STYLE C5).
+/// Throws a `BusError` when an sd-* call returned a negative errno (STYLE C5).
 @discardableResult
-func check(_ r: Int32, _ function: String, _ message: @autoclosure () -> String) throws(SystemdError) -> Int32 {
-    if r < 0 { throw SystemdError(returned: r, function: function, message: message()) }
+package func check(_ r: Int32, _ function: String, _ message: @autoclosure () -> String) throws(BusError) -> Int32 {
+    if r < 0 { throw BusError(returned: r, function: function, message: message()) }
     return r
 }

@@ -3,10 +3,10 @@ import Glibc
 
 /// An owned sd-bus connection (`sd_bus_flush_close_unref` in deinit). Not Sendable: it lives on
 /// one thread or actor executor at a time.
-final class BusConnection {
-    let bus: OpaquePointer
+package final class BusConnection {
+    package let bus: OpaquePointer
     /// The address it was opened with; nil means `sd_bus_open_system` (honours `DBUS_SYSTEM_BUS_ADDRESS`).
-    let address: String?
+    package let address: String?
 
     private init(bus: OpaquePointer, address: String?) {
         self.bus = bus
@@ -16,17 +16,17 @@ final class BusConnection {
     deinit { sd_bus_flush_close_unref(bus) }
 
     /// The address to show in messages.
-    static func describe(_ address: String?) -> String {
+    package static func describe(_ address: String?) -> String {
         address ?? SystemBus.defaultAddress
     }
 
     /// Connects to the system bus, or to `address` when given (`sd_bus_open_system` / `sd_bus_start`).
-    static func open(address: String?) throws(SystemdError) -> BusConnection {
+    package static func open(address: String?) throws(BusError) -> BusConnection {
         var p: OpaquePointer?
         let shown = describe(address)
         if let address {
             try check(sd_bus_new(&p), "sd_bus_new", "cannot create bus")
-            guard let bus = p else { throw SystemdError(code: .system, function: "sd_bus_new", message: "no bus") }
+            guard let bus = p else { throw BusError(code: .system, function: "sd_bus_new", message: "no bus") }
             let connection = BusConnection(bus: bus, address: address)
             try check(address.withCString { sd_bus_set_address(bus, $0) }, "sd_bus_set_address", "bad bus address \(shown)")
             try check(sd_bus_set_bus_client(bus, 1), "sd_bus_set_bus_client", "cannot set bus client")
@@ -36,15 +36,15 @@ final class BusConnection {
             return connection
         }
         try check(sd_bus_open_system(&p), "sd_bus_open_system", "cannot connect to \(shown)")
-        guard let bus = p else { throw SystemdError(code: .system, function: "sd_bus_open_system", message: "no bus") }
+        guard let bus = p else { throw BusError(code: .system, function: "sd_bus_open_system", message: "no bus") }
         return BusConnection(bus: bus, address: nil)
     }
 
     /// True while the connection is usable (`sd_bus_is_open`).
-    var isOpen: Bool { sd_bus_is_open(bus) > 0 }
+    package var isOpen: Bool { sd_bus_is_open(bus) > 0 }
 
     /// This connection's unique name on the bus, e.g. `:1.42`.
-    func uniqueName() throws(SystemdError) -> String {
+    package func uniqueName() throws(BusError) -> String {
         var p: UnsafePointer<CChar>?
         try check(sd_bus_get_unique_name(bus, &p), "sd_bus_get_unique_name", "no unique name")
         return p.map { String(cString: $0) } ?? ""
@@ -52,10 +52,10 @@ final class BusConnection {
 
     /// Connects peer-to-peer to `address`, with no bus daemon in between: no `Hello`, no names
     /// (`sd_bus_new`, `sd_bus_set_address`, `sd_bus_set_bus_client(bus, 0)`, `sd_bus_start`).
-    static func openPeer(address: String) throws(SystemdError) -> BusConnection {
+    package static func openPeer(address: String) throws(BusError) -> BusConnection {
         var p: OpaquePointer?
         try check(sd_bus_new(&p), "sd_bus_new", "cannot create bus")
-        guard let bus = p else { throw SystemdError(code: .system, function: "sd_bus_new", message: "no bus") }
+        guard let bus = p else { throw BusError(code: .system, function: "sd_bus_new", message: "no bus") }
         let connection = BusConnection(bus: bus, address: address)
         try check(address.withCString { sd_bus_set_address(bus, $0) }, "sd_bus_set_address", "bad peer address \(address)")
         try check(sd_bus_set_bus_client(bus, 0), "sd_bus_set_bus_client", "cannot make a peer-to-peer connection")
@@ -65,15 +65,15 @@ final class BusConnection {
 
     /// Calls a method and waits at most `timeout` for the reply; `destination` is nil on a peer-to-peer connection
     /// (`sd_bus_message_new_method_call`, `sd_bus_message_append_basic`, `sd_bus_call`).
-    func call(
+    package func call(
         _ destination: String?, _ path: String, _ interface: String, _ member: String,
         _ arguments: [BusArgument] = [], timeout: Duration
-    ) throws(SystemdError) -> BusMessage {
+    ) throws(BusError) -> BusMessage {
         var m: OpaquePointer?
         try check(
             sd_bus_message_new_method_call(bus, &m, destination, path, interface, member),
             "sd_bus_message_new_method_call", "cannot create call \(interface).\(member)")
-        guard let m else { throw SystemdError(code: .system, function: "sd_bus_message_new_method_call", message: "no message") }
+        guard let m else { throw BusError(code: .system, function: "sd_bus_message_new_method_call", message: "no message") }
         let request = BusMessage(adopting: m)
         for argument in arguments { try request.append(argument) }
 
@@ -84,7 +84,7 @@ final class BusConnection {
         if r < 0 {
             if let name = error.name {
                 let text = error.message.map { String(cString: $0) } ?? String(cString: name)
-                var e = SystemdError(
+                var e = BusError(
                     code: .busError, errno: -r, busError: String(cString: name), function: "\(interface).\(member)",
                     message: "\(member) failed: \(text)")
                 if e.busError == "org.freedesktop.DBus.Error.NoReply" || e.busError == "org.freedesktop.DBus.Error.Timeout" {
@@ -96,11 +96,11 @@ final class BusConnection {
                 }
                 throw e
             }
-            var e = SystemdError(returned: r, function: "sd_bus_call", message: "\(interface).\(member) on \(Self.describe(address))")
+            var e = BusError(returned: r, function: "sd_bus_call", message: "\(interface).\(member) on \(Self.describe(address))")
             if e.code == .system, !isOpen { e.code = .disconnected }
             throw e
         }
-        guard let reply else { throw SystemdError(code: .system, function: "sd_bus_call", message: "no reply to \(member)") }
+        guard let reply else { throw BusError(code: .system, function: "sd_bus_call", message: "no reply to \(member)") }
         return BusMessage(adopting: reply)
     }
 }
@@ -116,7 +116,7 @@ public enum SystemBus {
 
 extension Duration {
     /// The duration in whole microseconds, as sd-bus timeouts want it (at least 1).
-    var microseconds: UInt64 {
+    package var microseconds: UInt64 {
         let (s, attos) = components
         let us = max(0, s) * 1_000_000 + attos / 1_000_000_000_000
         return UInt64(max(1, us))

@@ -4,29 +4,29 @@ import Synchronization
 
 /// A serial executor backed by one dedicated thread, so that blocking sd-bus calls never run on
 /// the cooperative pool (STYLE C6).
-final class BusThreadExecutor: SerialExecutor {
+package final class BusThreadExecutor: SerialExecutor {
     private let queue = Mutex<(jobs: [UnownedJob], stopped: Bool)>(([], false))
     private let wakeup = DispatchSemaphore(value: 0)
 
     /// Starts the thread; it ends after `stop()`.
-    init(name: String) {
+    package init(name: String) {
         let thread = Thread { [self] in runLoop() }
         thread.name = name
         thread.start()
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         queue.withLock { $0.jobs.append(job) }
         wakeup.signal()
     }
 
-    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+    package func asUnownedSerialExecutor() -> UnownedSerialExecutor {
         UnownedSerialExecutor(ordinary: self)
     }
 
     /// Lets the thread finish once the queued jobs have run.
-    func stop() {
+    package func stop() {
         queue.withLock { $0.stopped = true }
         wakeup.signal()
     }

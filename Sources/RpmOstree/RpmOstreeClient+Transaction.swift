@@ -1,4 +1,5 @@
 import CSystemd
+import DBus
 import Glibc
 import Logging
 
@@ -12,7 +13,7 @@ final class TransactionRun {
     let reported: String
     let logger: Logger
     private var finished: (success: Bool, message: String)?
-    private var failure: SystemdError?
+    private var failure: BusError?
 
     init(title: String, address: String, reported: String, logger: Logger) {
         self.title = title
@@ -22,7 +23,7 @@ final class TransactionRun {
     }
 
     /// Runs the transaction to `Finished(true, _)`; throws on every other outcome.
-    func run(callTimeout: Duration, timeout: Duration) throws(SystemdError) {
+    func run(callTimeout: Duration, timeout: Duration) throws(BusError) {
         let peer: BusConnection
         do {
             peer = try BusConnection.openPeer(address: address)
@@ -30,7 +31,7 @@ final class TransactionRun {
             let said = address == reported ? "" : " (rpm-ostreed said \(reported))"
             throw RpmOstreeClient.context(error, "rpm-ostree \(title) transaction\(said)")
         }
-        try withExtendedLifetime(self) { () throws(SystemdError) in
+        try withExtendedLifetime(self) { () throws(BusError) in
             let userdata = Unmanaged.passUnretained(self).toOpaque()
             let match = "type='signal',interface='\(RpmOstreeClient.transactionInterface)'"
             let r = sd_bus_add_match(peer.bus, nil, match, { message, userdata, _ in
@@ -42,12 +43,12 @@ final class TransactionRun {
 
             // rpm-ostreed cancels a transaction whose client leaves before Start: a cancelled caller does just that.
             if Task.isCancelled {
-                throw SystemdError(
+                throw BusError(
                     code: .cancelled, function: "\(RpmOstreeClient.transactionInterface).Start",
                     message: "rpm-ostree \(title) transaction cancelled before start")
             }
             let reply: BusMessage
-            do throws(SystemdError) {
+            do throws(BusError) {
                 reply = try peer.call(nil, "/", RpmOstreeClient.transactionInterface, "Start", timeout: callTimeout)
             } catch {
                 throw RpmOstreeClient.context(error, "rpm-ostree \(title) transaction")
@@ -58,14 +59,14 @@ final class TransactionRun {
         }
         guard let finished else { return }
         if !finished.success {
-            throw SystemdError(
+            throw BusError(
                 code: .transactionFailed, function: "\(RpmOstreeClient.transactionInterface).Finished",
                 message: "rpm-ostree \(title) transaction failed: \(finished.message)")
         }
     }
 
     /// Dispatches until `Finished` arrives, the connection drops, the task is cancelled or `timeout` passes.
-    private func wait(_ peer: BusConnection, callTimeout: Duration, timeout: Duration) throws(SystemdError) {
+    private func wait(_ peer: BusConnection, callTimeout: Duration, timeout: Duration) throws(BusError) {
         let bus = peer.bus
         let deadline = ContinuousClock.now + timeout
         while finished == nil {
@@ -74,28 +75,28 @@ final class TransactionRun {
             if finished != nil { return }
             if r < 0 || !peer.isOpen {
                 var e = r < 0
-                    ? SystemdError(returned: r, function: "sd_bus_process", message: "connection closed")
-                    : SystemdError(code: .disconnected, function: "sd_bus_process", message: "connection closed")
+                    ? BusError(returned: r, function: "sd_bus_process", message: "connection closed")
+                    : BusError(code: .disconnected, function: "sd_bus_process", message: "connection closed")
                 e.code = .disconnected
                 throw RpmOstreeClient.context(e, "rpm-ostree \(title) transaction ended before Finished")
             }
             if r > 0 { continue }
             if Task.isCancelled {
                 cancel(peer, callTimeout: callTimeout)
-                throw SystemdError(
+                throw BusError(
                     code: .cancelled, function: "\(RpmOstreeClient.transactionInterface).Finished",
                     message: "rpm-ostree \(title) transaction given up: the caller was cancelled (Cancel sent)")
             }
             let now = ContinuousClock.now
             if now >= deadline {
                 cancel(peer, callTimeout: callTimeout)
-                throw SystemdError(
+                throw BusError(
                     code: .timeout, function: "\(RpmOstreeClient.transactionInterface).Finished",
                     message: "rpm-ostree \(title) transaction did not finish within \(timeout) (Cancel sent)")
             }
             let w = sd_bus_wait(bus, min(deadline - now, .milliseconds(100)).microseconds)
             if w < 0 && w != -EINTR {
-                var e = SystemdError(returned: w, function: "sd_bus_wait", message: "wait failed")
+                var e = BusError(returned: w, function: "sd_bus_wait", message: "wait failed")
                 e.code = .disconnected
                 throw RpmOstreeClient.context(e, "rpm-ostree \(title) transaction")
             }

@@ -1,7 +1,6 @@
-import CSystemd
 import Logging
 
-/// A connection to the system bus that runs every (blocking) sd-bus call on its own thread.
+/// A connection to the system bus (or the bus at `address`) that runs every (blocking) sd-bus call on its own thread.
 ///
 /// Calls reconnect when the bus went away; while it stays away, connection attempts are spaced
 /// out with exponential backoff, and the loss and the return are logged once each.
@@ -10,7 +9,7 @@ public actor Bus {
     public nonisolated let address: String?
     /// The timeout of every call unless a method says otherwise.
     public nonisolated let callTimeout: Duration
-    let logger: Logger
+    package let logger: Logger
     private let executor: BusThreadExecutor
     private var connection: BusConnection?
     private var backoff: Backoff
@@ -35,7 +34,7 @@ public actor Bus {
     public nonisolated var displayAddress: String { BusConnection.describe(address) }
 
     /// Runs `body` with a live connection; a connection-class failure drops it so the next call reconnects.
-    func withConnection<T>(_ body: (BusConnection) throws(SystemdError) -> T) throws(SystemdError) -> T {
+    package func withConnection<T>(_ body: (BusConnection) throws(BusError) -> T) throws(BusError) -> T {
         let c = try connected()
         do {
             return try body(c)
@@ -45,11 +44,11 @@ public actor Bus {
         }
     }
 
-    private func connected() throws(SystemdError) -> BusConnection {
+    private func connected() throws(BusError) -> BusConnection {
         if let connection, connection.isOpen { return connection }
-        if connection != nil { lose(SystemdError(code: .disconnected, function: "sd_bus_is_open", message: "bus connection closed")) }
+        if connection != nil { lose(BusError(code: .disconnected, function: "sd_bus_is_open", message: "bus connection closed")) }
         if let nextAttempt, ContinuousClock.now < nextAttempt {
-            throw SystemdError(code: .disconnected, function: "sd_bus_start", message: "bus \(displayAddress) unreachable, next attempt after backoff")
+            throw BusError(code: .disconnected, function: "sd_bus_start", message: "bus \(displayAddress) unreachable, next attempt after backoff")
         }
         do {
             let c = try BusConnection.open(address: address)
@@ -67,69 +66,11 @@ public actor Bus {
         }
     }
 
-    private func lose(_ error: SystemdError) {
+    private func lose(_ error: BusError) {
         connection = nil
         if !isLost {
             isLost = true
             logger.warning("bus connection lost, will reconnect", metadata: ["bus": "\(displayAddress)", "error": "\(error)"])
-        }
-    }
-
-    // MARK: units
-
-    /// The state of one unit (`LoadUnit` + `GetAll`); an unknown unit has load state `not-found`.
-    public func unitStatus(_ name: String) throws(SystemdError) -> UnitStatus {
-        let timeout = callTimeout
-        return try withConnection { c throws(SystemdError) in try c.unitStatus(name, timeout: timeout) }
-    }
-
-    /// `Manager.SystemState`: `running`, `degraded`, `starting`, `stopping`, ...
-    public func systemState() throws(SystemdError) -> String {
-        let timeout = callTimeout
-        return try withConnection { c throws(SystemdError) in
-            try c.stringProperty(Systemd1.service, Systemd1.path, Systemd1.manager, "SystemState", timeout: timeout)
-        }
-    }
-
-    /// `Manager.StartUnit(name, mode)`; returns the job's object path.
-    @discardableResult
-    public func startUnit(_ name: String, mode: String = "replace") throws(SystemdError) -> String {
-        try managerJob("StartUnit", [.string(name), .string(mode)])
-    }
-
-    /// `Manager.StopUnit(name, mode)`; returns the job's object path.
-    @discardableResult
-    public func stopUnit(_ name: String, mode: String = "replace") throws(SystemdError) -> String {
-        try managerJob("StopUnit", [.string(name), .string(mode)])
-    }
-
-    /// `Manager.RestartUnit(name, mode)`; returns the job's object path.
-    @discardableResult
-    public func restartUnit(_ name: String, mode: String = "replace") throws(SystemdError) -> String {
-        try managerJob("RestartUnit", [.string(name), .string(mode)])
-    }
-
-    /// `Manager.KillUnit(name, whom, signal)`, e.g. whom `main` and `SIGKILL`.
-    public func killUnit(_ name: String, whom: String = "main", signal: Int32) throws(SystemdError) {
-        let timeout = callTimeout
-        _ = try withConnection { c throws(SystemdError) in
-            try c.call(Systemd1.service, Systemd1.path, Systemd1.manager, "KillUnit", [.string(name), .string(whom), .int32(signal)], timeout: timeout)
-        }
-    }
-
-    /// `Manager.ResetFailedUnit(name)`.
-    public func resetFailedUnit(_ name: String) throws(SystemdError) {
-        let timeout = callTimeout
-        _ = try withConnection { c throws(SystemdError) in
-            try c.call(Systemd1.service, Systemd1.path, Systemd1.manager, "ResetFailedUnit", [.string(name)], timeout: timeout)
-        }
-    }
-
-    private func managerJob(_ member: String, _ arguments: [BusArgument]) throws(SystemdError) -> String {
-        let timeout = callTimeout
-        return try withConnection { c throws(SystemdError) in
-            let reply = try c.call(Systemd1.service, Systemd1.path, Systemd1.manager, member, arguments, timeout: timeout)
-            return try BusReader(m: reply.pointer).string(Sig.objectPath)
         }
     }
 }

@@ -1,5 +1,7 @@
+import DBus
 import Logging
 import RearguardCore
+import Systemd
 
 /// Core's `UnitInspector` port over sd-bus: reads with a `Bus`, watches with `UnitWatch`.
 public struct SystemdUnitInspector: UnitInspector {
@@ -21,14 +23,18 @@ public struct SystemdUnitInspector: UnitInspector {
     /// Every change of `names` as systemd emits it, starting with their current state; connection
     /// loss is handled inside (reconnect with backoff) and only shows as the states after it.
     public func watchUnits(_ names: [String]) -> AsyncThrowingStream<UnitState, any Error> {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: UnitState.self)
-        UnitWatch.start(
-            units: names, address: bus.address, callTimeout: bus.callTimeout, backoff: Backoff(), logger: logger,
-            continuation: continuation
-        ) { event in
+        UnitWatch.events(units: names, address: bus.address, callTimeout: bus.callTimeout, backoff: Backoff(), logger: logger) { event in
             if case .state(let status) = event { return status.unitState }
             return nil
         }
-        return stream
+    }
+}
+
+extension UnitStatus {
+    /// The port's view of this status (Core's `UnitState`).
+    public var unitState: UnitState {
+        UnitState(
+            unit: unit, loadState: loadState, activeState: activeState, subState: subState, result: result,
+            nRestarts: nRestarts, invocationID: invocationID, changedAt: changedAt)
     }
 }

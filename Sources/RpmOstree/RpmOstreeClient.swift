@@ -1,4 +1,5 @@
 import CSystemd
+import DBus
 import Logging
 
 /// A client of rpm-ostreed (`org.projectatomic.rpmostree1`) on the system bus, for the two calls a rollback needs:
@@ -12,7 +13,7 @@ import Logging
 /// to `hostRun`, where a container sees the host's `/run`.
 ///
 /// Every blocking sd-bus call runs on the client's own thread, never on the cooperative pool (STYLE C6). Failures
-/// are `SystemdError`s: `.disconnected` (bus or transaction socket unreachable, or gone mid-way), `.busError`
+/// are `BusError`s: `.disconnected` (bus or transaction socket unreachable, or gone mid-way), `.busError`
 /// (rpm-ostreed refused the call), `.transactionFailed` (`Finished(false, message)`), `.timeout`, `.cancelled`.
 public actor RpmOstreeClient {
     /// rpm-ostreed's bus name.
@@ -60,22 +61,22 @@ public actor RpmOstreeClient {
 
     /// `OS.Rollback({"reboot": false})` and its transaction: makes the rollback deployment the default, without
     /// rebooting (the caller reboots). Returns once the transaction finished successfully.
-    public func rollback() throws(SystemdError) {
+    public func rollback() throws(BusError) {
         try perform("rollback", member: "Rollback", [.options([(key: "reboot", value: .bool(false))])])
     }
 
     /// `OS.Cleanup(elements)` and its transaction, e.g. `["pending-deploy"]`.
-    public func cleanup(_ elements: [String]) throws(SystemdError) {
+    public func cleanup(_ elements: [String]) throws(BusError) {
         try perform("cleanup", member: "Cleanup", [.stringArray(elements)])
     }
 
     /// `OS.Cleanup(["pending-deploy"])` (`rpm-ostree cleanup -p`): removes a staged deployment.
-    public func clearPendingDeployment() throws(SystemdError) {
+    public func clearPendingDeployment() throws(BusError) {
         try cleanup(["pending-deploy"])
     }
 
     /// One session: register, find the OS object, call `member`, run the transaction it returns, unregister.
-    private func perform(_ title: String, member: String, _ arguments: [BusArgument]) throws(SystemdError) {
+    private func perform(_ title: String, member: String, _ arguments: [BusArgument]) throws(BusError) {
         let bus: BusConnection
         do {
             bus = try BusConnection.open(address: busAddress)
@@ -100,18 +101,18 @@ public actor RpmOstreeClient {
     }
 
     /// The OS object: `GetOS(osname)` when an osname is set, else the `Booted` property.
-    private func osObject(_ bus: BusConnection) throws(SystemdError) -> String {
+    private func osObject(_ bus: BusConnection) throws(BusError) -> String {
         if let osname {
             let reply = try call(bus, Self.sysrootPath, Self.sysrootInterface, "GetOS", [.string(osname)])
             return try BusReader(m: reply.pointer).string(Sig.objectPath)
         }
-        let reply = try call(bus, Self.sysrootPath, Systemd1.properties, "Get", [.string(Self.sysrootInterface), .string("Booted")])
+        let reply = try call(bus, Self.sysrootPath, StandardInterface.properties, "Get", [.string(Self.sysrootInterface), .string("Booted")])
         let r = BusReader(m: reply.pointer)
         guard try r.enter(Sig.variant, "o") else { throw r.unexpected("empty Booted property") }
         let path = try r.string(Sig.objectPath)
         // rpm-ostreed answers "/" when the sysroot it manages is not the booted system.
         guard path != "/" else {
-            throw SystemdError(
+            throw BusError(
                 code: .unexpectedReply, function: "\(Self.sysrootInterface).Booted",
                 message: "rpm-ostreed reports no booted os (Sysroot.Booted is /)")
         }
@@ -121,7 +122,7 @@ public actor RpmOstreeClient {
     @discardableResult
     private func call(
         _ bus: BusConnection, _ path: String, _ interface: String, _ member: String, _ arguments: [BusArgument] = []
-    ) throws(SystemdError) -> BusMessage {
+    ) throws(BusError) -> BusMessage {
         do {
             return try bus.call(Self.service, path, interface, member, arguments, timeout: callTimeout)
         } catch {
@@ -139,7 +140,7 @@ public actor RpmOstreeClient {
     }
 
     /// Prefixes an error's message with what was being done.
-    static func context(_ error: SystemdError, _ what: String) -> SystemdError {
+    static func context(_ error: BusError, _ what: String) -> BusError {
         var e = error
         e.message = "\(what): \(error.message)"
         return e

@@ -1,9 +1,15 @@
 import CSystemd
 import Glibc
 
+/// The bus's own standard interfaces.
+package enum StandardInterface {
+    /// `Get`, `GetAll` and the `PropertiesChanged` signal.
+    package static let properties = "org.freedesktop.DBus.Properties"
+}
+
 /// One argument of a method call: basic values with `sd_bus_message_append_basic`, containers with
 /// `sd_bus_message_open_container`.
-enum BusArgument {
+package enum BusArgument {
     case string(String)
     case objectPath(String)
     case bool(Bool)
@@ -15,7 +21,7 @@ enum BusArgument {
     case options([(key: String, value: BusArgument)])
 
     /// The value's D-Bus signature.
-    var signature: String {
+    package var signature: String {
         switch self {
         case .string: return "s"
         case .objectPath: return "o"
@@ -29,16 +35,16 @@ enum BusArgument {
 }
 
 /// An owned `sd_bus_message` (released with `sd_bus_message_unref`).
-final class BusMessage {
-    let pointer: OpaquePointer
+package final class BusMessage {
+    package let pointer: OpaquePointer
 
     /// Adopts a reference the caller owns.
-    init(adopting pointer: OpaquePointer) { self.pointer = pointer }
+    package init(adopting pointer: OpaquePointer) { self.pointer = pointer }
 
     deinit { sd_bus_message_unref(pointer) }
 
     /// Appends one basic value (`sd_bus_message_append_basic`).
-    func append(_ argument: BusArgument) throws(SystemdError) {
+    package func append(_ argument: BusArgument) throws(BusError) {
         let r: Int32
         switch argument {
         case .string(let s):
@@ -73,39 +79,42 @@ final class BusMessage {
         try check(r, "sd_bus_message_append_basic", "cannot append argument")
     }
 
-    private func open(_ type: CChar, _ contents: String) throws(SystemdError) {
+    private func open(_ type: CChar, _ contents: String) throws(BusError) {
         let r = contents.withCString { sd_bus_message_open_container(pointer, type, $0) }
         try check(r, "sd_bus_message_open_container", "cannot open container \(contents)")
     }
 
-    private func close() throws(SystemdError) {
+    private func close() throws(BusError) {
         try check(sd_bus_message_close_container(pointer), "sd_bus_message_close_container", "cannot close container")
     }
 }
 
 /// D-Bus type characters as the `char type` parameters of sd-bus want them.
-enum Sig {
-    static let string = CChar(UInt8(ascii: "s"))
-    static let objectPath = CChar(UInt8(ascii: "o"))
-    static let bool = CChar(UInt8(ascii: "b"))
-    static let int32 = CChar(UInt8(ascii: "i"))
-    static let uint32 = CChar(UInt8(ascii: "u"))
-    static let uint64 = CChar(UInt8(ascii: "t"))
-    static let byte = CChar(UInt8(ascii: "y"))
-    static let fd = CChar(UInt8(ascii: "h"))
-    static let array = CChar(UInt8(ascii: "a"))
-    static let variant = CChar(UInt8(ascii: "v"))
-    static let dictEntry = CChar(UInt8(ascii: "e"))
-    static let structure = CChar(UInt8(ascii: "r"))
+package enum Sig {
+    package static let string = CChar(UInt8(ascii: "s"))
+    package static let objectPath = CChar(UInt8(ascii: "o"))
+    package static let bool = CChar(UInt8(ascii: "b"))
+    package static let int32 = CChar(UInt8(ascii: "i"))
+    package static let uint32 = CChar(UInt8(ascii: "u"))
+    package static let uint64 = CChar(UInt8(ascii: "t"))
+    package static let byte = CChar(UInt8(ascii: "y"))
+    package static let fd = CChar(UInt8(ascii: "h"))
+    package static let array = CChar(UInt8(ascii: "a"))
+    package static let variant = CChar(UInt8(ascii: "v"))
+    package static let dictEntry = CChar(UInt8(ascii: "e"))
+    package static let structure = CChar(UInt8(ascii: "r"))
 }
 
 /// Reading a message that sd-bus owns or that a `BusMessage` keeps alive.
 /// The pointer is borrowed: the reader never unrefs it.
-struct BusReader {
-    let m: OpaquePointer
+package struct BusReader {
+    package let m: OpaquePointer
+
+    /// Reads `m` from its current position.
+    package init(m: OpaquePointer) { self.m = m }
 
     /// Reads a string or object path (`sd_bus_message_read_basic`); the copy outlives the message.
-    func string(_ type: CChar = Sig.string) throws(SystemdError) -> String {
+    package func string(_ type: CChar = Sig.string) throws(BusError) -> String {
         var p: UnsafePointer<CChar>?
         try check(sd_bus_message_read_basic(m, type, &p), "sd_bus_message_read_basic", "cannot read string")
         guard let p else { throw unexpected("null string") }
@@ -113,17 +122,17 @@ struct BusReader {
     }
 
     /// Reads a fixed-size value of D-Bus type `type` (`sd_bus_message_read_basic`).
-    func basic<T: FixedWidthInteger>(_ type: CChar, as _: T.Type) throws(SystemdError) -> T {
+    package func basic<T: FixedWidthInteger>(_ type: CChar, as _: T.Type) throws(BusError) -> T {
         var v: T = 0
         try check(sd_bus_message_read_basic(m, type, &v), "sd_bus_message_read_basic", "cannot read value")
         return v
     }
 
     /// Reads a boolean (D-Bus `b` is a 32-bit int on the wire).
-    func bool() throws(SystemdError) -> Bool { try basic(Sig.bool, as: Int32.self) != 0 }
+    package func bool() throws(BusError) -> Bool { try basic(Sig.bool, as: Int32.self) != 0 }
 
     /// Reads an `ay` (`sd_bus_message_read_array`).
-    func bytes() throws(SystemdError) -> [UInt8] {
+    package func bytes() throws(BusError) -> [UInt8] {
         var p: UnsafeRawPointer?
         var size = 0
         try check(sd_bus_message_read_array(m, Sig.byte, &p, &size), "sd_bus_message_read_array", "cannot read byte array")
@@ -132,23 +141,23 @@ struct BusReader {
     }
 
     /// Enters a container; returns false at the end of the enclosing array.
-    func enter(_ type: CChar, _ contents: String) throws(SystemdError) -> Bool {
+    package func enter(_ type: CChar, _ contents: String) throws(BusError) -> Bool {
         let r = contents.withCString { sd_bus_message_enter_container(m, type, $0) }
         return try check(r, "sd_bus_message_enter_container", "cannot enter \(contents)") > 0
     }
 
     /// Leaves the current container.
-    func exit() throws(SystemdError) {
+    package func exit() throws(BusError) {
         try check(sd_bus_message_exit_container(m), "sd_bus_message_exit_container", "cannot leave container")
     }
 
     /// Skips the next value of signature `types`.
-    func skip(_ types: String) throws(SystemdError) {
+    package func skip(_ types: String) throws(BusError) {
         try check(types.withCString { sd_bus_message_skip(m, $0) }, "sd_bus_message_skip", "cannot skip \(types)")
     }
 
     /// The contents signature of the variant that comes next, e.g. `s`.
-    func peekVariant() throws(SystemdError) -> String {
+    package func peekVariant() throws(BusError) -> String {
         var type: CChar = 0
         var contents: UnsafePointer<CChar>?
         try check(sd_bus_message_peek_type(m, &type, &contents), "sd_bus_message_peek_type", "cannot peek type")
@@ -158,7 +167,7 @@ struct BusReader {
 
     /// Reads an `a{sv}`, calling `value` for every key with the reader positioned inside the
     /// variant; `value` returns false when it did not read the value, which is then skipped.
-    func dictionary(_ value: (String, String) throws(SystemdError) -> Bool) throws(SystemdError) {
+    package func dictionary(_ value: (String, String) throws(BusError) -> Bool) throws(BusError) {
         guard try enter(Sig.array, "{sv}") else { return }
         while try enter(Sig.dictEntry, "sv") {
             let key = try string()
@@ -172,7 +181,7 @@ struct BusReader {
         try exit()
     }
 
-    func unexpected(_ what: String) -> SystemdError {
-        SystemdError(code: .unexpectedReply, function: "sd_bus_message_read", message: "unexpected reply: \(what)")
+    package func unexpected(_ what: String) -> BusError {
+        BusError(code: .unexpectedReply, function: "sd_bus_message_read", message: "unexpected reply: \(what)")
     }
 }
