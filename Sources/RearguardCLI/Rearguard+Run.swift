@@ -41,13 +41,13 @@ extension Rearguard {
             let agent = Agent(environment: environment, logger: logger)
             let gate = ReadyGate(logger: logger)
             let api = APIServer(
-                socketPath: settings.api.socket, group: settings.api.group, endpoint: agent, logger: logger,
+                socketPath: settings.api.socket, group: settings.api.group, endpoint: AgentAPI(agent: agent), logger: logger,
                 onReady: { Task { await gate.serving() } })
             let ready = ReadyService(agent: agent, gate: gate)
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: [
-                        .init(service: agent),
+                        .init(service: CheckScheduler(agent: agent)),
                         .init(service: api),
                         .init(service: ready, successTerminationBehavior: .ignore),
                         .init(service: WatchdogService(configured: settings.daemon.watchdog, logger: logger)),
