@@ -7,6 +7,7 @@ import RearguardChecks
 import RearguardCore
 import RearguardDaemon
 import ServiceLifecycle
+import Synchronization
 import Systemd
 
 extension Rearguard {
@@ -15,7 +16,8 @@ extension Rearguard {
         public static let configuration = CommandConfiguration(
             abstract: "Run the agent: assess this boot, run the checks, roll back a bad update once, serve status.",
             discussion: """
-                Reads the config once at start; a config with errors is refused as a whole (exit 78). \
+                Reads the config once at start; a config with errors is refused as a whole (exit 78). Refuses to start \
+                (exit 75) while another agent holds the state folder. \
                 Stops gracefully on SIGTERM and SIGINT. Sends READY=1 once the socket serves and the boot is read.
                 """)
 
@@ -37,6 +39,14 @@ extension Rearguard {
             var logger = Logger(label: "rearguard")
             if verbose { logger.logLevel = .debug }
 
+            // One agent per state folder: a second one refuses here, before it reads the memory or touches the socket.
+            let lock: StateLock
+            do {
+                lock = try StateLock(stateDirectory: settings.host.stateDir)
+            } catch {
+                Output.diagnostic("\(error)")
+                throw ExitCode(75)  // EX_TEMPFAIL: systemd may try again once the other agent is gone
+            }
             let environment = try Self.environment(settings: settings, directories: directories, logger: logger)
             let agent = Agent(environment: environment, logger: logger)
             let gate = ReadyGate(logger: logger)
@@ -47,13 +57,14 @@ extension Rearguard {
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: [
-                        .init(service: CheckScheduler(agent: agent)),
+                        .init(service: CheckScheduler(agent: agent, startWhen: { await gate.untilServing() })),
                         .init(service: api),
                         .init(service: ready, successTerminationBehavior: .ignore),
                         .init(service: WatchdogService(configured: settings.daemon.watchdog, logger: logger)),
                     ],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))
+            defer { withExtendedLifetime(lock) {} }
             try await group.run()
         }
 
@@ -90,10 +101,21 @@ actor ReadyGate {
     private var isBootRead = false
     private var sent = false
     private let logger: Logger
+    /// Opens once the socket serves: nothing is read or decided before this agent owns the socket (a second agent
+    /// on the same socket fails there and never acts).
+    nonisolated let servingSignal = ServingSignal()
 
     init(logger: Logger) { self.logger = logger }
 
-    func serving() { isServing = true; notifyIfReady() }
+    func serving() {
+        isServing = true
+        servingSignal.open()
+        notifyIfReady()
+    }
+
+    /// Waits until the socket serves; false when cancelled first.
+    nonisolated func untilServing() async -> Bool { await servingSignal.wait() }
+
     func bootRead() { isBootRead = true; notifyIfReady() }
 
     private func notifyIfReady() {
@@ -113,7 +135,47 @@ struct ReadyService: Service {
     let gate: ReadyGate
 
     func run() async throws {
+        guard await gate.untilServing() else { return }
         await agent.start()
         await gate.bootRead()
+    }
+}
+
+/// A one-way gate: `wait()` returns true once `open()` was called, or false when the waiting task is cancelled first.
+final class ServingSignal: Sendable {
+    private struct State {
+        var isOpen = false
+        var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+        var next = 0
+    }
+    private let state = Mutex(State())
+
+    func open() {
+        let waiters = state.withLock { s in
+            s.isOpen = true
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
+        }
+        for waiter in waiters { waiter.resume(returning: true) }
+    }
+
+    func wait() async -> Bool {
+        let id = state.withLock { s in
+            s.next += 1
+            return s.next
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Bool, Never>) in
+                let now: Bool? = state.withLock { s in
+                    if s.isOpen { return true }
+                    if Task.isCancelled { return false }
+                    s.waiters[id] = waiter
+                    return nil
+                }
+                if let now { waiter.resume(returning: now) }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: false)
+        }
     }
 }

@@ -34,15 +34,22 @@ public struct FileStateStore: StateStore {
 
     /// Reads the file: header first, then the document of that schema.
     public func load() async -> StateLoad {
-        guard FileManager.default.fileExists(atPath: path) else {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
             // A file set aside earlier is memory not yet reviewed: starting fresh would forget past rollbacks.
             if let aside = keptAside() {
                 return .corrupt(keptAs: aside, reason: "an earlier state file was unusable and is kept aside")
             }
             return .fresh
         }
+        // A symlink (to /etc/passwd, say) or anything but a plain file is never read as state: it is moved aside
+        // (the link itself, never its target) and the agent only observes until an admin has looked.
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            let what = info.st_mode & S_IFMT == S_IFLNK ? "a symbolic link" : "not a regular file"
+            return keepAside(reason: "\(path) is \(what), never read as state")
+        }
         let decoder = RearguardJSON.decoder()
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = Self.readRegularFile(path) else {
             return keepAside(reason: "cannot read \(path)")
         }
         let header: Header
@@ -65,7 +72,7 @@ public struct FileStateStore: StateStore {
     /// Reads the memory without touching the file (a bad file stays where it is): for readers beside the agent,
     /// such as `rearguard wait-verdict`. Nil when there is no file or it is not one this agent can read.
     public func peek() -> AssessmentMemory? {
-        guard let data = FileManager.default.contents(atPath: path),
+        guard let data = Self.readRegularFile(path),
               let document = try? RearguardJSON.decoder().decode(Document.self, from: data),
               document.schemaVersion == Self.schemaVersion
         else { return nil }
@@ -107,12 +114,32 @@ public struct FileStateStore: StateStore {
         return "\(error)"
     }
 
-    /// temp file in the same folder -> write -> fsync -> rename -> fsync the folder.
+    /// The contents of `path` when it is a regular file, opened without following a symlink (`O_NOFOLLOW`).
+    static func readRegularFile(_ path: String) -> Data? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { data.append(contentsOf: chunk.prefix(n)); continue }
+            if n < 0 && errno == EINTR { continue }
+            return n == 0 ? data : nil
+        }
+    }
+
+    /// temp file in the same folder -> write -> fsync -> rename -> fsync the folder. The temp file is created anew
+    /// (`O_EXCL | O_NOFOLLOW`), so nothing planted under its name is written through; `rename` replaces a link at
+    /// `path` itself, never its target.
     static func writeAtomically(_ data: Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temp = "\(path).tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        unlink(temp)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StateFileError(operation: "open", path: temp, errno: errno) }
         var ok = false
         defer { if !ok { unlink(temp) } }

@@ -4,6 +4,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 
 /// A failure that names what to install, so a missing server never turns into a skipped test.
 public struct MissingTool: Error, CustomStringConvertible {
@@ -89,11 +90,32 @@ public final class ServerProcess {
         pid = try spawn(args, output: log)
     }
 
+    /// Records that the process was reaped elsewhere (nothing left to stop).
+    func markExited() { isRunning = false }
+
     public func stop() {
         guard isRunning else { return }
         isRunning = false
         kill(pid, SIGKILL)
         _ = reap(pid)
+    }
+
+    /// SIGTERM, then waits up to `seconds` for the process to exit (SIGKILL after that); returns its wait status.
+    @discardableResult
+    public func terminate(within seconds: Double = 10) -> Int32 {
+        guard isRunning else { return -1 }
+        isRunning = false
+        kill(pid, SIGTERM)
+        let end = Date().addingTimeInterval(seconds)
+        var status: Int32 = 0
+        while Date() < end {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { return status }
+            if r < 0 && errno != EINTR { return -1 }
+            usleep(20_000)
+        }
+        kill(pid, SIGKILL)
+        return reap(pid)
     }
 
     deinit { stop() }
@@ -162,4 +184,68 @@ public final class SilentUDP {
         port = UInt16(bigEndian: a.sin_port)
     }
     deinit { close(fd) }
+}
+
+/// A TCP listener on 127.0.0.1 that accepts and closes every connection and counts them: each TCP check round
+/// against it is one connection, so the count is the number of rounds.
+public final class CountingTCPListener: @unchecked Sendable {
+    // SAFETY: `fd` and `port` are set once in init; the count is a Mutex; the accept thread only reads `fd`.
+    public let port: UInt16
+    private let fd: Int32
+    private let counter = AcceptCount()
+
+    private final class AcceptCount: Sendable {
+        let value = Mutex(0)
+    }
+
+    public init() throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = self.fd
+        let ok = withUnsafeMutablePointer(to: &a) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                bind(fd, sa, len) == 0 && listen(fd, 512) == 0 && getsockname(fd, sa, &len) == 0
+            }
+        }
+        guard ok else { throw CommandFailed(description: "cannot listen on 127.0.0.1: \(String(cString: strerror(errno)))") }
+        port = UInt16(bigEndian: a.sin_port)
+        let thread = Thread { [counter] in
+            while true {
+                let c = accept(fd, nil, nil)
+                if c < 0 {
+                    if errno == EINTR || errno == ECONNABORTED { continue }
+                    return
+                }
+                close(c)
+                counter.value.withLock { $0 += 1 }
+            }
+        }
+        thread.start()
+    }
+
+    /// Connections accepted so far.
+    public var count: Int { counter.value.withLock { $0 } }
+
+    deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+}
+
+extension ServerProcess {
+    /// Waits up to `seconds` for the process to exit by itself; its wait status, or nil while it still runs.
+    public func waitExit(_ seconds: Double) async -> Int32? {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                markExited()
+                return status
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
 }

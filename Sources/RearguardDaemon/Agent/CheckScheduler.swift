@@ -9,12 +9,18 @@ import ServiceLifecycle
 public struct CheckScheduler: Service {
     /// The agent the results go to.
     public let agent: Agent
+    private let startWhen: (@Sendable () async -> Bool)?
 
-    /// Creates the scheduler of `agent`'s checks.
-    public init(agent: Agent) { self.agent = agent }
+    /// Creates the scheduler of `agent`'s checks; it starts the agent once `startWhen` returns true (e.g. once the
+    /// API socket is bound, so that an agent that cannot have the socket never acts), and never when it returns false.
+    public init(agent: Agent, startWhen: (@Sendable () async -> Bool)? = nil) {
+        self.agent = agent
+        self.startWhen = startWhen
+    }
 
     /// Runs until cancelled or a graceful shutdown: start, then the check loops, the unit watch and the refresher.
     public func run() async throws {
+        if let startWhen, !(await startWhen()) { return }
         await agent.start()
         let specs = agent.specs
         let bus = agent.env.bus
@@ -31,6 +37,9 @@ public struct CheckScheduler: Service {
                 await group.waitForAll()
             }
         }
+        // A node going down may have just staged an update (Zincati reboots right after staging): read it once more,
+        // so the next boot can tell whether its finalization worked.
+        await agent.refreshBoot()
     }
 
     private func checkLoop(_ spec: CheckSpec) async {
