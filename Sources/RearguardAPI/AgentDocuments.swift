@@ -78,12 +78,17 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public var bootId: String?
     /// The config directory the agent runs with (it is per deployment: FIELD-NOTES "/etc is per deployment").
     public var configDir: String
+    /// Why update reboots are inhibited now (Rearguard's logind `block` inhibitor), or nil when they are not.
+    public var updatesInhibited: String?
+    /// Boots in which a staged update was not finalized (the old deployment booted again), ever on this node.
+    public var finalizationFailuresTotal: Int
 
     /// Creates a status document.
     public init(
         state: Assessment.State, reason: String?, mode: String, observeOnlyReason: String?, deployments: [DeploymentInfo],
         checks: [CheckDocument], lastDecision: Assessment.Decision?, badReleases: [BadRelease], knownGood: [KnownGood],
-        updatesHeld: Bool, rollbacksTotal: Int, rebootsTotal: Int, version: String, startedAt: Date, bootId: String?, configDir: String
+        updatesHeld: Bool, rollbacksTotal: Int, rebootsTotal: Int, version: String, startedAt: Date, bootId: String?, configDir: String,
+        updatesInhibited: String? = nil, finalizationFailuresTotal: Int = 0
     ) {
         schemaVersion = RearguardJSON.schemaVersion
         self.state = state
@@ -102,11 +107,38 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         self.startedAt = startedAt
         self.bootId = bootId
         self.configDir = configDir
+        self.updatesInhibited = updatesInhibited
+        self.finalizationFailuresTotal = finalizationFailuresTotal
     }
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion, state, reason, mode, observeOnlyReason, deployments, checks, lastDecision, badReleases
         case knownGood, updatesHeld, rollbacksTotal, rebootsTotal, version, startedAt, bootId, configDir
+        case updatesInhibited, finalizationFailuresTotal
+    }
+
+    /// Decodes a document; the keys added after schema 1 was published may be missing (an older agent).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+        state = try c.decode(Assessment.State.self, forKey: .state)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        mode = try c.decode(String.self, forKey: .mode)
+        observeOnlyReason = try c.decodeIfPresent(String.self, forKey: .observeOnlyReason)
+        deployments = try c.decode([DeploymentInfo].self, forKey: .deployments)
+        checks = try c.decode([CheckDocument].self, forKey: .checks)
+        lastDecision = try c.decodeIfPresent(Assessment.Decision.self, forKey: .lastDecision)
+        badReleases = try c.decode([BadRelease].self, forKey: .badReleases)
+        knownGood = try c.decode([KnownGood].self, forKey: .knownGood)
+        updatesHeld = try c.decode(Bool.self, forKey: .updatesHeld)
+        rollbacksTotal = try c.decode(Int.self, forKey: .rollbacksTotal)
+        rebootsTotal = try c.decode(Int.self, forKey: .rebootsTotal)
+        version = try c.decode(String.self, forKey: .version)
+        startedAt = try c.decode(Date.self, forKey: .startedAt)
+        bootId = try c.decodeIfPresent(String.self, forKey: .bootId)
+        configDir = try c.decode(String.self, forKey: .configDir)
+        updatesInhibited = try c.decodeIfPresent(String.self, forKey: .updatesInhibited)
+        finalizationFailuresTotal = try c.decodeIfPresent(Int.self, forKey: .finalizationFailuresTotal) ?? 0
     }
 
     /// Encodes every key, `null` for missing values (`"last_decision": null`), so consumers see a fixed shape.
@@ -129,6 +161,8 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         try c.encode(startedAt, forKey: .startedAt)
         try c.encode(bootId, forKey: .bootId)
         try c.encode(configDir, forKey: .configDir)
+        try c.encode(updatesInhibited, forKey: .updatesInhibited)
+        try c.encode(finalizationFailuresTotal, forKey: .finalizationFailuresTotal)
     }
 }
 

@@ -30,6 +30,12 @@ enum MetricsRenderer {
             .increment(by: Int64(max(0, status.rebootsTotal)))
         registry.makeGauge(descriptor: descriptor("updates", "held", "", "1 while Rearguard holds Zincati's updates"))
             .set(Double(status.updatesHeld ? 1 : 0))
+        registry.makeGauge(descriptor: descriptor(
+            "updates", "inhibited", "", "1 while Rearguard blocks update reboots (logind inhibitor: probation or failing checks)"))
+            .set(Double(status.updatesInhibited != nil ? 1 : 0))
+        registry.makeCounter(descriptor: descriptor(
+            "finalization", "failures", "total", "Boots in which a staged update was not finalized and the old deployment booted"))
+            .increment(by: Int64(max(0, status.finalizationFailuresTotal)))
         var buffer = registry.emitToBuffer()
         shared?.emit(into: &buffer)
         return buffer

@@ -45,7 +45,12 @@ enum AgentRenderer {
     static func status(_ status: StatusDocument) -> String {
         var out = verdict(status) + "\n\n"
         out += "mode \(status.mode), updates \(status.updatesHeld ? "held" : "not held"), "
-            + "\(status.rollbacksTotal) rollbacks, agent \(status.version) up since \(TableDate.string(status.startedAt))\n\n"
+            + "\(status.rollbacksTotal) rollbacks, agent \(status.version) up since \(TableDate.string(status.startedAt))\n"
+        if let why = status.updatesInhibited { out += "update reboots inhibited: \(why)\n" }
+        if status.finalizationFailuresTotal > 0 {
+            out += "staged updates not finalized at shutdown: \(status.finalizationFailuresTotal)\n"
+        }
+        out += "\n"
         out += "DEPLOYMENTS\n"
         if status.deployments.isEmpty {
             out += "none\n"

@@ -64,14 +64,19 @@ public struct Assessment: Sendable, Equatable {
         public var defaultChecksum: String?
         /// A deployment is staged (Zincati stages updates).
         public var hasStaged: Bool
+        /// The staged deployment, when known: what should boot next if its finalization at shutdown works.
+        public var staged: Release?
 
         /// Creates a boot description.
-        public init(bootID: String, booted: Release, rollback: Release?, defaultChecksum: String?, hasStaged: Bool) {
+        public init(
+            bootID: String, booted: Release, rollback: Release?, defaultChecksum: String?, hasStaged: Bool, staged: Release? = nil
+        ) {
             self.bootID = bootID
             self.booted = booted
             self.rollback = rollback
             self.defaultChecksum = defaultChecksum
-            self.hasStaged = hasStaged
+            self.hasStaged = hasStaged || staged != nil
+            self.staged = staged
         }
     }
 
@@ -137,6 +142,7 @@ public struct Assessment: Sendable, Equatable {
             case updatesHeld = "updates-held"
             case updatesReleased = "updates-released"
             case unitsRestarted = "units-restarted"
+            case finalizationFailed = "finalization-failed"
         }
         /// What was decided.
         public var action: Kind
@@ -184,12 +190,12 @@ public struct Assessment: Sendable, Equatable {
             return start(boot, now)
         case .deploymentsRead(let fresh):
             // Only what may change within a boot; another boot or booted deployment comes through `started`.
-            if let boot, boot.bootID == fresh.bootID, boot.booted.checksum == fresh.booted.checksum {
-                self.boot?.rollback = fresh.rollback
-                self.boot?.defaultChecksum = fresh.defaultChecksum
-                self.boot?.hasStaged = fresh.hasStaged
-            }
-            return []
+            guard let boot, boot.bootID == fresh.bootID, boot.booted.checksum == fresh.booted.checksum else { return [] }
+            self.boot?.rollback = fresh.rollback
+            self.boot?.defaultChecksum = fresh.defaultChecksum
+            self.boot?.hasStaged = fresh.hasStaged
+            self.boot?.staged = fresh.staged
+            return rememberStaged(fresh) ? [.persist] : []
         case .checks(let verdict, let now):
             return judge(verdict, now)
         case .rollbackApplied(let now):
@@ -223,6 +229,9 @@ public struct Assessment: Sendable, Equatable {
         restartedThisEpisode = false
         var actions: [Action] = []
         if memory.updatesHeld { actions.append(.assertHold) }
+        // What was staged when an earlier boot was last read: it should be what booted now.
+        let stagedBefore = memory.stagedUpdate.flatMap { $0.bootID == boot.bootID ? nil : $0 }
+        _ = rememberStaged(boot)
 
         if let intent = memory.intent {
             if intent.bootID == boot.bootID {
@@ -248,6 +257,16 @@ public struct Assessment: Sendable, Equatable {
                 memory.updatesHeld = true
                 return actions + [.persist, .assertHold, announce(.quarantineEntered, reason, boot, now)]
             }
+        }
+
+        if let staged = stagedBefore, staged.release.checksum != boot.booted.checksum {
+            // ostree-finalize-staged failed at shutdown (or the staged deployment was removed): the old deployment
+            // booted again. Not an update, so no probation because of it; say so, once.
+            memory.finalizationFailures += 1
+            actions.append(announce(
+                .finalizationFailed,
+                "\(staged.release.label) was staged but \(boot.booted.label) booted again: the update was not finalized at shutdown",
+                boot, now))
         }
 
         if let current = memory.current, current.checksum == boot.booted.checksum,
@@ -432,6 +451,14 @@ public struct Assessment: Sendable, Equatable {
     }
 
     // MARK: helpers
+
+    /// Keeps what this boot has staged (or that nothing is); true when the memory changed.
+    private mutating func rememberStaged(_ boot: Boot) -> Bool {
+        let record = boot.staged.map { StagedUpdate(release: $0, bootID: boot.bootID) }
+        guard memory.stagedUpdate != record else { return false }
+        memory.stagedUpdate = record
+        return true
+    }
 
     private mutating func setState(_ state: State, _ boot: Boot, reason: String?, at now: Date) {
         memory.current = CurrentBoot(bootID: boot.bootID, checksum: boot.booted.checksum, state: state, reason: reason)

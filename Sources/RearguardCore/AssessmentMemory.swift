@@ -29,6 +29,11 @@ public struct AssessmentMemory: Sendable, Equatable, Codable {
     /// The deployment resolved from the kernel command line at the start of the boot it names. After a
     /// boot-order rewrite the cmdline's `ostree=` link no longer resolves, so later reads in the same boot use this.
     public var bootedIdentity: BootedIdentityRecord?
+    /// The deployment staged in the boot that last read one (Zincati's next update), to tell at the next boot whether
+    /// its finalization at shutdown worked.
+    public var stagedUpdate: StagedUpdate?
+    /// Boots in which a staged update was not finalized.
+    public var finalizationFailures = 0
 
     /// How many boots and decisions are kept.
     public static let historyLimit = 200
@@ -52,6 +57,8 @@ public struct AssessmentMemory: Sendable, Equatable, Codable {
         boots = try c.decodeIfPresent([BootRecord].self, forKey: .boots) ?? []
         modeOverride = try c.decodeIfPresent(AssessmentMode.self, forKey: .modeOverride)
         bootedIdentity = try c.decodeIfPresent(BootedIdentityRecord.self, forKey: .bootedIdentity)
+        stagedUpdate = try c.decodeIfPresent(StagedUpdate.self, forKey: .stagedUpdate)
+        finalizationFailures = try c.decodeIfPresent(Int.self, forKey: .finalizationFailures) ?? 0
     }
 
     /// Whether a checksum ever passed its soak.
@@ -195,6 +202,25 @@ public struct BootedIdentityRecord: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case osname, checksum, serial
+        case bootID = "bootId"
+    }
+}
+
+/// A staged deployment seen in a boot.
+public struct StagedUpdate: Sendable, Equatable, Codable {
+    /// The staged deployment.
+    public var release: Assessment.Release
+    /// The boot in which it was staged.
+    public var bootID: String
+
+    /// Creates a record.
+    public init(release: Assessment.Release, bootID: String) {
+        self.release = release
+        self.bootID = bootID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case release
         case bootID = "bootId"
     }
 }

@@ -17,6 +17,7 @@ public struct HostFragment: Sendable, Equatable {
 public struct AssessmentFragment: Sendable, Equatable {
     public var mode, soak: Sourced<String>?
     public var maxRebootsPerDay: Sourced<Int>?
+    public var inhibitWhileFailing: Sourced<Bool>?
 }
 
 /// `[rollback]` as one fragment writes it.
@@ -98,7 +99,8 @@ public struct ConfigFragment: Sendable, Equatable {
             case "assessment":
                 var r = TableReader(value, file: file, path: key, issues: &issues)
                 fragment.assessment = AssessmentFragment(
-                    mode: r.sourced("mode"), soak: r.sourced("soak"), maxRebootsPerDay: r.sourcedInt("max_reboots_per_day"))
+                    mode: r.sourced("mode"), soak: r.sourced("soak"), maxRebootsPerDay: r.sourcedInt("max_reboots_per_day"),
+                    inhibitWhileFailing: r.sourcedBool("inhibit_while_failing"))
                 r.finish(&issues)
             case "rollback":
                 var r = TableReader(value, file: file, path: key, issues: &issues)

@@ -32,6 +32,7 @@ public struct ConfigInput: Sendable, Equatable {
             input.assessment.mode = f.assessment.mode ?? input.assessment.mode
             input.assessment.soak = f.assessment.soak ?? input.assessment.soak
             input.assessment.maxRebootsPerDay = f.assessment.maxRebootsPerDay ?? input.assessment.maxRebootsPerDay
+            input.assessment.inhibitWhileFailing = f.assessment.inhibitWhileFailing ?? input.assessment.inhibitWhileFailing
             input.rollback.driver = f.rollback.driver ?? input.rollback.driver
             input.rollback.transactionTimeout = f.rollback.transactionTimeout ?? input.rollback.transactionTimeout
             input.api.socket = f.api.socket ?? input.api.socket

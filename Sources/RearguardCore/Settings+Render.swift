@@ -16,7 +16,7 @@ extension Settings {
                 "state_dir = \(q(host.stateDir))", "host_run = \(q(host.hostRun))",
                 "zincati_config_dir = \(q(host.zincatiConfigDir))", "bus = \(q(host.bus))", ""]
         out += ["[assessment]", "mode = \(q(assessment.mode.rawValue))", "soak = \(d(assessment.soak))",
-                "max_reboots_per_day = \(assessment.maxRebootsPerDay)", ""]
+                "max_reboots_per_day = \(assessment.maxRebootsPerDay)", "inhibit_while_failing = \(assessment.inhibitWhileFailing)", ""]
         out += ["[rollback]", "driver = \(q(rollback.driver.rawValue))", "transaction_timeout = \(d(rollback.transactionTimeout))", ""]
         out += ["[api]", "socket = \(q(api.socket))"]
         if let group = api.group { out.append("group = \(q(group))") }

@@ -22,6 +22,9 @@ public struct AssessmentSettings: Sendable, Equatable {
     public var mode = AssessmentMode.enforce
     public var soak = Duration.seconds(600)
     public var maxRebootsPerDay = 1
+    /// Hold a logind `block` shutdown inhibitor while a known-good boot has a failing required check, and during
+    /// probation, so that no update reboot starts on a degraded node.
+    public var inhibitWhileFailing = true
 }
 
 /// Which mechanism performs a rollback.
@@ -88,6 +91,7 @@ public struct Settings: Sendable, Equatable {
                 v.fail(.invalidValue, n.file, "assessment.max_reboots_per_day", "must be 0 or more")
             }
         }
+        s.assessment.inhibitWhileFailing = input.assessment.inhibitWhileFailing?.value ?? s.assessment.inhibitWhileFailing
         s.rollback.driver = v.choice(input.rollback.driver, "rollback.driver", RollbackDriverKind.self) ?? s.rollback.driver
         s.rollback.transactionTimeout = v.duration(input.rollback.transactionTimeout, "rollback.transaction_timeout", allowZero: false)
             ?? s.rollback.transactionTimeout

@@ -15,6 +15,7 @@ public enum JournalEvents {
         case .updatesReleased: "4d3c7a1e0b6f4f0e9a3b2c1d5e6f7a06"
         case .rollbackWithheld: "4d3c7a1e0b6f4f0e9a3b2c1d5e6f7a07"
         case .unitsRestarted: "4d3c7a1e0b6f4f0e9a3b2c1d5e6f7a08"
+        case .finalizationFailed: "4d3c7a1e0b6f4f0e9a3b2c1d5e6f7a09"
         }
     }
 
@@ -23,7 +24,7 @@ public enum JournalEvents {
         let level: Logger.Level = switch decision.action {
         case .bootMarkedGood, .updatesReleased, .updatesHeld, .unitsRestarted: .notice
         case .rollbackStarted, .rollbackDone, .rollbackWithheld: .warning
-        case .quarantineEntered: .error
+        case .quarantineEntered, .finalizationFailed: .error
         }
         logger.log(
             level: level, "\(decision.action.rawValue): \(decision.reason)",

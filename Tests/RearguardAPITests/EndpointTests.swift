@@ -33,7 +33,8 @@ import TestSupport
                 #"rearguard_check_up{check="dns-local"} 1.0"#, #"rearguard_check_latency_seconds{check="dns-local"} 0.00125"#,
                 #"rearguard_assessment_state{state="rolled-back"} 1.0"#, #"rearguard_assessment_state{state="good"} 0.0"#,
                 "rearguard_rollbacks_total 1", "rearguard_reboots_total 1", "rearguard_updates_held 1.0",
-                "# TYPE rearguard_rollbacks_total counter",
+                "# TYPE rearguard_rollbacks_total counter", "rearguard_updates_inhibited 0.0",
+                "rearguard_finalization_failures_total 0",
             ] {
                 #expect(lines.contains(expected), "\(expected) in\n\(answer.body)")
             }

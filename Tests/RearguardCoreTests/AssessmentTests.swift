@@ -31,6 +31,54 @@ import Testing
         actions.compactMap { if case .announce(let d) = $0 { d.action } else { nil } }
     }
 
+    /// A good node (`good` known good, booted in b1) on which `other` was staged.
+    static func goodWithStaged() -> A {
+        var a = A(policy: A.Policy(soak: 600))
+        _ = a.handle(.started(boot("b1", good, rollback: nil), at: t0))
+        _ = a.handle(.checks(.passing, at: t0))
+        _ = a.handle(.checks(.passing, at: t0 + 600))
+        let staged = A.Boot(bootID: "b1", booted: good, rollback: nil, defaultChecksum: good.checksum, hasStaged: true, staged: other)
+        #expect(a.handle(.deploymentsRead(staged)) == [.persist])
+        return a
+    }
+
+    @Test func aStagedUpdateThatDidNotBootIsAFailedFinalizationNotAProbation() {
+        var a = Self.goodWithStaged()
+        #expect(a.memory.stagedUpdate?.release == Self.other)
+        let actions = a.handle(.started(Self.boot("b2", Self.good, rollback: nil), at: Self.t0 + 700))
+        #expect(Self.announced(actions) == [.finalizationFailed])
+        #expect(a.state == .good)
+        #expect(a.memory.finalizationFailures == 1 && a.memory.stagedUpdate == nil)
+        // Said once: the next boot of the same deployment adds nothing.
+        #expect(Self.announced(a.handle(.started(Self.boot("b3", Self.good, rollback: nil), at: Self.t0 + 800))).isEmpty)
+        #expect(a.memory.finalizationFailures == 1)
+    }
+
+    @Test func aStagedUpdateThatBootsIsOnProbationWithNoFinalizationFailure() {
+        var a = Self.goodWithStaged()
+        let actions = a.handle(.started(Self.boot("b2", Self.other), at: Self.t0 + 700))
+        #expect(Self.announced(actions).isEmpty)
+        #expect(a.state == .probation && a.memory.finalizationFailures == 0)
+    }
+
+    @Test func aStagedUpdateRemovedWithinTheBootIsForgotten() {
+        var a = Self.goodWithStaged()
+        #expect(a.handle(.deploymentsRead(Self.boot("b1", Self.good, rollback: nil))) == [.persist])
+        #expect(a.memory.stagedUpdate == nil)
+        #expect(Self.announced(a.handle(.started(Self.boot("b2", Self.good, rollback: nil), at: Self.t0 + 700))).isEmpty)
+    }
+
+    @Test func aRollbackThatClearedTheStagedUpdateIsNoFinalizationFailure() {
+        var a = Self.probation()
+        let staged = A.Boot(bootID: "b2", booted: Self.new, rollback: Self.good, defaultChecksum: Self.new.checksum, hasStaged: true, staged: Self.other)
+        _ = a.handle(.deploymentsRead(staged))
+        _ = a.handle(.checks(Self.failing, at: Self.t0 + 1100))
+        _ = a.handle(.rollbackApplied(at: Self.t0 + 1101))
+        let actions = a.handle(.started(Self.boot("b3", Self.good, rollback: Self.new), at: Self.t0 + 1200))
+        #expect(Self.announced(actions) == [.rollbackDone])
+        #expect(a.memory.finalizationFailures == 0)
+    }
+
     @Test func firstBootPassingTheSoakMarksTheDeploymentKnownGood() {
         var a = A(policy: A.Policy(soak: 600))
         #expect(a.handle(.started(Self.boot("b1", Self.good, rollback: nil), at: Self.t0)) == [.persist])
@@ -417,6 +465,9 @@ import Testing
         let data = try encoder.encode(a.memory)
         #expect(String(decoding: data, as: UTF8.self).contains("\"boot_id\""))
         #expect(try decoder.decode(AssessmentMemory.self, from: data) == a.memory)
+        let staged = AssessmentTests.goodWithStaged().memory
+        #expect(staged.stagedUpdate != nil)
+        #expect(try decoder.decode(AssessmentMemory.self, from: try encoder.encode(staged)) == staged)
         let unit = UnitState(unit: "a.service", loadState: "loaded", activeState: "active", subState: "running", result: "success",
                              nRestarts: 2, invocationID: String(repeating: "f", count: 32), changedAt: AssessmentTests.t0)
         let unitData = try encoder.encode(unit)

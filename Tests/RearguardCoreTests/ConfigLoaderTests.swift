@@ -101,6 +101,7 @@ import Testing
             mode = "observe"
             soak = "10m"
             max_reboots_per_day = 1
+            inhibit_while_failing = false
             [rollback]
             driver = "ostree"
             transaction_timeout = "10m"
@@ -160,6 +161,7 @@ import Testing
         let s = try ConfigLoader.load(directories: [fx.dir("etc")])
         #expect(s.checks.map(\.kind) == [.dns, .ntp, .dhcp, .tcp, .http, .unit, .command])
         #expect(s.daemon.watchdog == .seconds(30) && s.api.group == "wheel" && s.greenboot.enabled && s.rollback.driver == .ostree)
+        #expect(!s.assessment.inhibitWhileFailing && Settings().assessment.inhibitWhileFailing, "on by default, off when set")
         #expect(s.checks[0].timeout == .milliseconds(500) && !s.checks[0].required && s.checks[0].restartUnit == "dnsmasq.service")
         #expect(s.checks[1].target == .ntp(NTPTarget(server: HostPort(host: "127.0.0.1", port: 123), maxStratum: 10, maxOffset: .milliseconds(100))))
         // What validate prints reads back to the same settings.

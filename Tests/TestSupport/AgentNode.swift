@@ -108,8 +108,17 @@ public final class AgentNode {
 
     /// A new boot of `version`: a fresh boot id and the command line that boots it.
     public func boot(version: String) throws {
+        try boot(argument: try sysroot.bootArgument(version: version))
+    }
+
+    /// A new boot of the deployment at `index` in boot order, named by its own boot loader entry.
+    public func boot(index: Int) throws {
+        try boot(argument: try sysroot.bootArgument(index: index))
+    }
+
+    private func boot(argument: String) throws {
         try (UUID().uuidString.lowercased() + "\n").write(toFile: bootIDPath, atomically: true, encoding: .utf8)
-        let line = "BOOT_IMAGE=(hd0,gpt3)/boot/vmlinuz rw \(try sysroot.bootArgument(version: version)) console=ttyS0\n"
+        let line = "BOOT_IMAGE=(hd0,gpt3)/boot/vmlinuz rw \(argument) console=ttyS0\n"
         try line.write(toFile: cmdlinePath, atomically: true, encoding: .utf8)
     }
 
@@ -131,6 +140,12 @@ public final class AgentNode {
         if let failpoint { args.append("REARGUARD_FAILPOINT=\(failpoint)") }
         args += [try Shell.rearguardBinary(), "run", "--config-dir", configDir]
         agent = try ServerProcess(args, log: root + "/agent-\(logCount).log")
+    }
+
+    /// Stops the agent as systemd does at shutdown (SIGTERM: a graceful stop).
+    public func terminate() {
+        agent?.terminate()
+        agent = nil
     }
 
     /// SIGKILLs the agent (no chance to clean up), like a crash or a power cut.

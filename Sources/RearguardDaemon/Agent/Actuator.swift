@@ -148,6 +148,8 @@ struct Actuator: Sendable {
             return
         }
         logger.warning("rebooting: \(reason)")
+        // Rearguard's own reboot is the way back: its inhibitor must not stand in the way.
+        agent.releaseInhibitor("rearguard reboots")
         do {
             let path = try await bus.reboot()
             logger.notice("reboot requested", metadata: ["via": "\(path)"])

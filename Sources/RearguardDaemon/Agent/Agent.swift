@@ -5,6 +5,7 @@ import Logging
 import RearguardAPI
 import RearguardChecks
 import RearguardCore
+import Systemd
 
 /// The running agent (`rearguard run`) and the one owner of its state: it reads the boot, takes in the check results
 /// (from the `CheckScheduler`), feeds the pure `Assessment` (the only place decisions are made) and hands the actions
@@ -80,6 +81,11 @@ public actor Agent {
     private var histories: [String: [CheckResult]] = [:]
     private var lastVerdict: Assessment.Verdict?
     private var startTask: Task<Void, Never>?
+    /// The logind `block` shutdown inhibitor held while the node is degraded or in probation (Agent+Inhibitor.swift).
+    var inhibitor: Inhibitor?
+    var inhibitorReason: String?
+    var isSyncingInhibitor = false
+    var inhibitorRetryAfter: ContinuousClock.Instant?
 
     /// A clock that reads the wall time once and then advances with the monotonic clock.
     public static func monotonicWallClock() -> @Sendable () -> Date {
@@ -187,7 +193,8 @@ public actor Agent {
         let identity = BootedIdentity(booted)
         let boot = Assessment.Boot(
             bootID: bootID, booted: Self.release(booted), rollback: snap.rollback.map(Self.release),
-            defaultChecksum: snap.deployments.first { !$0.isStaged }?.checksum, hasStaged: snap.staged != nil)
+            defaultChecksum: snap.deployments.first { !$0.isStaged }?.checksum, hasStaged: snap.staged != nil,
+            staged: snap.staged.map(Self.release))
         if wasStarted {
             await feed(.deploymentsRead(boot))
             return
@@ -309,6 +316,7 @@ public actor Agent {
             // can be written, and never half-remembered by a later write.
             assessment = before
         }
+        await syncInhibitor()
     }
 
     /// Writes the memory now; false (and a doubt) when it cannot be written. Nothing is written while `mayPersist` is
@@ -333,7 +341,7 @@ public actor Agent {
         AgentView(
             assessment: assessment, doubts: doubts.sorted { $0.key < $1.key }.map(\.value),
             deployments: snapshot?.deployments ?? [], checks: checkDocuments(), verdict: verdict(), bootID: bootID,
-            startedAt: startedAt, now: env.now())
+            startedAt: startedAt, now: env.now(), inhibited: inhibitorReason)
     }
 
     private func checkDocuments() -> [CheckDocument] {

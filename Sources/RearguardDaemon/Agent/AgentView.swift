@@ -21,6 +21,8 @@ struct AgentView: Sendable {
     var startedAt: Date
     /// When this view was read (the agent's clock).
     var now: Date
+    /// Why update reboots are inhibited, or nil.
+    var inhibited: String?
 
     /// The status document.
     func status(_ env: Agent.Environment) -> StatusDocument {
@@ -34,7 +36,8 @@ struct AgentView: Sendable {
             deployments: deployments, checks: checks, lastDecision: memory.lastDecision,
             badReleases: memory.badReleases, knownGood: memory.knownGood, updatesHeld: memory.updatesHeld,
             rollbacksTotal: memory.rollbacks.count, rebootsTotal: memory.rebootTimes.count, version: env.version,
-            startedAt: startedAt, bootId: bootID, configDir: env.configDescription)
+            startedAt: startedAt, bootId: bootID, configDir: env.configDescription, updatesInhibited: inhibited,
+            finalizationFailuresTotal: memory.finalizationFailures)
     }
 
     /// Boots and decisions, newest first.
@@ -65,6 +68,7 @@ struct AgentView: Sendable {
         let used = memory.reboots(since: now.addingTimeInterval(-86_400))
         because.append("reboots by rearguard in the last 24 h: \(used) of \(assessment.policy.maxRebootsPerDay)")
         if memory.updatesHeld { because.append("Zincati is held (\(env.hold.path))") }
+        if let inhibited { because.append("update reboots are inhibited: \(inhibited)") }
         because.append("required checks: \(Agent.describe(verdict))")
         let next: String
         switch assessment.state {
