@@ -35,7 +35,7 @@ case $PROFILE in
   node)
     BASE=${REARGUARD_TESTENV:-/var/tmp/rearguard-node}
     SUITE=trixie
-    GUEST_PACKAGES=systemd,systemd-sysv,dbus,libsystemd0,podman,runc,conmon,iproute2,ostree,e2fsprogs,python3-gi,gir1.2-ostree-1.0
+    GUEST_PACKAGES=systemd,systemd-sysv,dbus,libsystemd0,podman,runc,conmon,iproute2,ostree,e2fsprogs,python3-gi,gir1.2-ostree-1.0,libpam-systemd,polkitd
     # podman in the guest: a unified cgroup hierarchy, every capability, the syscalls it needs (CONTAINERS.md);
     # the node's sysroot at /sysroot and its /boot partition at /boot, as on Fedora CoreOS.
     export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1

@@ -28,6 +28,49 @@ import TestSupport
         node.stop()
     }
 
+    /// Issue 14 step 1: A good; B fails, one rollback and one reboot; back on A; the admin deploys B again by hand and
+    /// boots it, its check still failing. The agent is killed and started again within each boot. Reboot requests are
+    /// counted on the real logind: exactly one in all.
+    @Test func aBadReleaseDeployedAgainByHandNeverCostsAReboot() async throws {
+        try await GuestSystem.waitRunning()
+        let node = try await AgentRunTests.nodeKnownGoodOn421(busAddress: GuestSystem.address)
+        let bootsBefore = GuestSystem.boots()
+        node.serviceUp = false
+        try node.start()
+        #expect(await waitUntil(30) { GuestSystem.boots() == bootsBefore + 1 }, "the guest did not reboot:\n\(node.log)")
+        try await GuestSystem.waitRunning()
+        node.stop()
+
+        // Back on 42.1: rolled back, and a restart within this boot changes nothing.
+        #expect(try node.rebootIntoDefault() == "42.1")
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "rolled-back" }, "\(node.log)")
+        node.stop()
+        try node.start()
+        #expect(await waitUntil(20) { (try? node.cli(["status", "--json"]))?.stdout.contains("\"rolled-back\"") == true }, "\(node.log)")
+        #expect(try node.cli(["status"]).stdout.contains("ROLLED BACK"))
+        node.stop()
+
+        // The admin deploys 42.2 again (a new deployment of the same checksum, first in boot order) and boots it.
+        let bad = try #require(try node.sysroot.adminStatus().first { $0.version == "42.2" })
+        try node.sysroot.deployAgain(checksum: bad.checksum)
+        let order = try node.sysroot.adminStatus()
+        #expect(order.first?.checksum == bad.checksum && order.first?.serial == bad.serial + 1, "\(order)")
+        try node.boot(index: 0)
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "quarantine" }, "\(node.log)")
+        node.stop()
+        try node.start()
+        #expect(await waitUntil(20) { (try? node.cli(["status", "--json"]))?.stdout.contains("\"quarantine\"") == true }, "\(node.log)")
+        try await Task.sleep(for: .seconds(3))
+        node.stop()
+        #expect(GuestSystem.boots() == bootsBefore + 1, "one reboot in all:\n\(node.allLogs)")
+        #expect(AgentCrashTests.count(node.allLogs, "rebooting:") == 1, "\(node.allLogs)")
+        #expect(AgentRunTests.rollbacks(node) == 1)
+        #expect((node.state()?["reboot_times"] as? [Any])?.count == 1)
+        #expect(try node.sysroot.adminStatus().first?.serial == bad.serial + 1, "nothing was rolled back from the re-deployed 42.2")
+    }
+
     @Test func aFailingCheckOnAKnownGoodBootRestartsItsUnitOnceAndNeverRollsBack() async throws {
         try await GuestSystem.waitRunning()
         let unit = "agent-sleep@rearguard-restart.service"

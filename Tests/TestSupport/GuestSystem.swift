@@ -54,4 +54,40 @@ public enum GuestSystem {
             "org.freedesktop.systemd1.Unit", name,
         ]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// The PID of the guest's systemd, or nil while it is not up (between boots).
+    public static func leader() -> String? { guestLeader(base: base) }
+
+    /// Runs a command inside the guest, in all of its namespaces; `user` runs it as that user (`setpriv`).
+    @discardableResult
+    public static func run(_ arguments: [String], user: String? = nil) throws -> ProcessOutput {
+        guard let pid = leader() else {
+            throw ShellError(message: "no test systemd under \(base): run scripts/testenv.sh up (scripts/test does)")
+        }
+        return try guestRun(pid: pid, arguments, user: user)
+    }
+}
+
+/// Runs a command in all namespaces of the guest whose systemd is `pid`; `user` runs it as that user (`setpriv`).
+func guestRun(pid: String, _ arguments: [String], user: String?) throws -> ProcessOutput {
+    var asUser: [String] = []
+    if let user {
+        let gid = try Shell.run(["nsenter", "-t", pid, "-a", "--", "id", "-g", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !gid.isEmpty else { throw ShellError(message: "no user \(user) in the guest") }
+        asUser = ["setpriv", "--reuid=\(user)", "--regid=\(gid)", "--init-groups", "--"]
+    }
+    return try Shell.run(["nsenter", "-t", pid, "-a", "--"] + asUser + arguments)
+}
+
+/// The PID of the systemd of the test guest kept under `base` (scripts/testenv.sh), or nil while it is not up.
+func guestLeader(base: String) -> String? {
+    guard let cgroup = try? String(contentsOfFile: base + "/run/cgroup", encoding: .utf8)
+        .trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+    for hierarchy in ["unified", "systemd"] {
+        let procs = "/sys/fs/cgroup/\(hierarchy)/\(cgroup)/payload/init.scope/cgroup.procs"
+        if let text = try? String(contentsOfFile: procs, encoding: .utf8), let first = text.split(separator: "\n").first {
+            return String(first)
+        }
+    }
+    return nil
 }

@@ -10,28 +10,16 @@ public enum NodeGuest {
     public static var root: String { base + "/rootfs" }
 
     /// The PID of the guest's systemd, or nil while it is not up (between boots).
-    public static func leader() -> String? {
-        guard let cgroup = try? String(contentsOfFile: base + "/run/cgroup", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
-        for hierarchy in ["unified", "systemd"] {
-            let procs = "/sys/fs/cgroup/\(hierarchy)/\(cgroup)/payload/init.scope/cgroup.procs"
-            if let text = try? String(contentsOfFile: procs, encoding: .utf8),
-                let first = text.split(separator: "\n").first
-            {
-                return String(first)
-            }
-        }
-        return nil
-    }
+    public static func leader() -> String? { guestLeader(base: base) }
 
-    /// Runs a command inside the guest, in all of its namespaces, as root.
+    /// Runs a command inside the guest, in all of its namespaces, as root (or as `user`).
     @discardableResult
-    public static func run(_ arguments: [String]) throws -> ProcessOutput {
+    public static func run(_ arguments: [String], user: String? = nil) throws -> ProcessOutput {
         guard let pid = leader() else {
             throw ShellError(
                 message: "no node guest under \(base): run REARGUARD_TESTENV_PROFILE=node scripts/testenv.sh up (scripts/test does)")
         }
-        return try Shell.run(["nsenter", "-t", pid, "-a", "--"] + arguments)
+        return try guestRun(pid: pid, arguments, user: user)
     }
 
     /// Runs a command inside the guest and throws when it exits non-zero.

@@ -76,6 +76,26 @@ public final class SysrootFixture {
         throw ShellError(message: "no boot loader entry for \(osname) \(version) in \(entries)")
     }
 
+    /// The `ostree=` value of the boot loader entry of the deployment at `index` in boot order (its title ends in
+    /// `(ostree:INDEX)`): the one way to name one of two deployments of the same version.
+    public func bootArgument(index: Int) throws -> String {
+        let entries = path + "/boot/loader/entries"
+        for name in try FileManager.default.contentsOfDirectory(atPath: entries) {
+            let text = try String(contentsOfFile: entries + "/" + name, encoding: .utf8)
+            guard text.split(separator: "\n").contains(where: { $0.hasPrefix("title ") && $0.hasSuffix(" (ostree:\(index))") }) else { continue }
+            for line in text.split(separator: "\n") where line.hasPrefix("options ") {
+                if let arg = line.split(separator: " ").first(where: { $0.hasPrefix("ostree=") }) { return String(arg) }
+            }
+        }
+        throw ShellError(message: "no boot loader entry for deployment \(index) in \(entries)")
+    }
+
+    /// Deploys `checksum` once more, first in boot order, keeping every other deployment, as an admin does by hand
+    /// (`ostree admin deploy --retain`).
+    public func deployAgain(checksum: String, osname: String = "fedora-coreos") throws {
+        try Shell.check(["ostree", "admin", "deploy", "--sysroot=\(path)", "--os=\(osname)", "--retain", checksum])
+    }
+
     /// Writes a kernel command line file that boots `version` and returns its path.
     public func cmdline(booting version: String, osname: String = "fedora-coreos") throws -> String {
         try writeCmdline("BOOT_IMAGE=(hd0,gpt3)/boot/vmlinuz rw \(try bootArgument(version: version, osname: osname)) console=ttyS0")

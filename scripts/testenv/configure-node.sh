@@ -153,6 +153,20 @@ if [ ! -d "$BASE/sysroot/ostree/deploy" ]; then
 fi
 mkdir -p "$R/sysroot" "$R/boot"
 
+# polkit as on Fedora CoreOS, where Zincati, an unprivileged user, may reboot the node through logind: its
+# zincati.rules grants reboot and reboot-multiple-sessions, never ignore-inhibit. Here "nobody" plays Zincati, so
+# a test can show that such a reboot goes through unless Rearguard's block inhibitor stands in the way.
+mkdir -p "$R/etc/polkit-1/rules.d"
+cat > "$R/etc/polkit-1/rules.d/50-rearguard-test-zincati.rules" <<'RULES'
+polkit.addRule(function(action, subject) {
+    if ((action.id == "org.freedesktop.login1.reboot" ||
+         action.id == "org.freedesktop.login1.reboot-multiple-sessions") &&
+        subject.user == "nobody") {
+        return polkit.Result.YES;
+    }
+});
+RULES
+
 # The images, into the node's container storage (host podman 4.3 writes the layers; the node's podman 5 makes its
 # own database at first start, so the old one is removed).
 images=${REARGUARD_NODE_IMAGES:-}
