@@ -71,55 +71,8 @@ public struct AgentClient: Sendable {
 
     /// Sends one request and returns the status and body, whatever they are.
     public func request(_ method: HTTPMethod, _ path: String, body: [UInt8] = []) async throws -> Answer {
-        let deadline = timeout
-        return try await withThrowingTaskGroup(of: Answer?.self) { group in
-            group.addTask { try await exchange(method, path, body: body) }
-            group.addTask {
-                try await Task.sleep(for: deadline)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let answer = first else {
-                throw APIError(.timeout, "the agent on \(socketPath) did not answer \(path) within \(deadline)")
-            }
-            return answer
-        }
-    }
-
-    private func exchange(_ method: HTTPMethod, _ path: String, body: [UInt8]) async throws -> Answer {
-        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
-        do {
-            channel = try await ClientBootstrap(group: eventLoopGroup)
-                .connectTimeout(TimeAmount(timeout))
-                .connect(unixDomainSocketPath: socketPath) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
-                    }
-                }
-        } catch {
-            let code = (error as? IOError)?.errnoCode
-            let reason = code.map { String(cString: strerror($0)) } ?? "\(error)"
-            throw APIError(.unreachable, "cannot connect to \(socketPath): \(reason)", errno: code)
-        }
-        return try await channel.executeThenClose { inbound, outbound in
-            var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-            head.headers.add(name: "host", value: "localhost")
-            head.headers.add(name: "content-length", value: String(body.count))
-            head.headers.add(name: "connection", value: "close")
-            try await outbound.write(contentsOf: [
-                .head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil),
-            ])
-            var status = 0
-            var received = ByteBuffer()
-            for try await part in inbound {
-                switch part {
-                case .head(let response): status = Int(response.status.code)
-                case .body(var chunk): received.writeBuffer(&chunk)
-                case .end: return Answer(status: status, body: Array(received.readableBytesView))
-                }
-            }
-            throw APIError(.badResponse, "the agent on \(socketPath) closed the connection before answering \(path)")
-        }
+        let answer = try await HTTP1Client(target: .unix(socketPath), timeout: timeout, eventLoopGroup: eventLoopGroup)
+            .request(method, path, body: body)
+        return Answer(status: answer.status, body: answer.body)
     }
 }

@@ -42,6 +42,58 @@ public struct CheckDocument: Codable, Sendable, Equatable {
     }
 }
 
+/// The fleet part of status (`[fleet] strategy = "fleet_lock"`).
+public struct FleetDocument: Codable, Sendable, Equatable {
+    /// The FleetLock server.
+    public var baseUrl: String
+    /// The reboot group.
+    public var group: String
+    /// The node id the server sees (Zincati's).
+    public var nodeId: String
+    /// Whether this node holds a reboot slot, as the server last said; nil: not asked yet.
+    public var slotHeld: Bool?
+    /// What the node wants from the server: `nothing`, `reboot` (waiting for a slot to reboot), `keep`, `release`.
+    public var want: String
+    /// Since when a reboot waits for the slot.
+    public var waitingSince: Date?
+    /// The last error (the server's `kind` and `value`, or `unreachable`), cleared by the next success.
+    public var lastError: FleetErrorDocument?
+
+    public init(baseUrl: String, group: String, nodeId: String, slotHeld: Bool?, want: String, waitingSince: Date?, lastError: FleetErrorDocument?) {
+        self.baseUrl = baseUrl
+        self.group = group
+        self.nodeId = nodeId
+        self.slotHeld = slotHeld
+        self.want = want
+        self.waitingSince = waitingSince
+        self.lastError = lastError
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(baseUrl, forKey: .baseUrl)
+        try c.encode(group, forKey: .group)
+        try c.encode(nodeId, forKey: .nodeId)
+        try c.encode(slotHeld, forKey: .slotHeld)
+        try c.encode(want, forKey: .want)
+        try c.encode(waitingSince, forKey: .waitingSince)
+        try c.encode(lastError, forKey: .lastError)
+    }
+}
+
+/// A FleetLock failure as status shows it.
+public struct FleetErrorDocument: Codable, Sendable, Equatable {
+    public var kind: String
+    public var value: String
+    public var at: Date
+
+    public init(kind: String, value: String, at: Date) {
+        self.kind = kind
+        self.value = value
+        self.at = at
+    }
+}
+
 /// `GET /v1/status` and `rearguard status --json`.
 public struct StatusDocument: Codable, Sendable, Equatable {
     /// Always `RearguardJSON.schemaVersion`.
@@ -82,13 +134,15 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public var updatesInhibited: String?
     /// Boots in which a staged update was not finalized (the old deployment booted again), ever on this node.
     public var finalizationFailuresTotal: Int
+    /// FleetLock, when the node uses it; nil otherwise.
+    public var fleet: FleetDocument?
 
     /// Creates a status document.
     public init(
         state: Assessment.State, reason: String?, mode: String, observeOnlyReason: String?, deployments: [DeploymentInfo],
         checks: [CheckDocument], lastDecision: Assessment.Decision?, badReleases: [BadRelease], knownGood: [KnownGood],
         updatesHeld: Bool, rollbacksTotal: Int, rebootsTotal: Int, version: String, startedAt: Date, bootId: String?, configDir: String,
-        updatesInhibited: String? = nil, finalizationFailuresTotal: Int = 0
+        updatesInhibited: String? = nil, finalizationFailuresTotal: Int = 0, fleet: FleetDocument? = nil
     ) {
         schemaVersion = RearguardJSON.schemaVersion
         self.state = state
@@ -109,12 +163,13 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         self.configDir = configDir
         self.updatesInhibited = updatesInhibited
         self.finalizationFailuresTotal = finalizationFailuresTotal
+        self.fleet = fleet
     }
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion, state, reason, mode, observeOnlyReason, deployments, checks, lastDecision, badReleases
         case knownGood, updatesHeld, rollbacksTotal, rebootsTotal, version, startedAt, bootId, configDir
-        case updatesInhibited, finalizationFailuresTotal
+        case updatesInhibited, finalizationFailuresTotal, fleet
     }
 
     /// Decodes a document; the keys added after schema 1 was published may be missing (an older agent).
@@ -139,6 +194,7 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         configDir = try c.decode(String.self, forKey: .configDir)
         updatesInhibited = try c.decodeIfPresent(String.self, forKey: .updatesInhibited)
         finalizationFailuresTotal = try c.decodeIfPresent(Int.self, forKey: .finalizationFailuresTotal) ?? 0
+        fleet = try c.decodeIfPresent(FleetDocument.self, forKey: .fleet)
     }
 
     /// Encodes every key, `null` for missing values (`"last_decision": null`), so consumers see a fixed shape.
@@ -163,6 +219,7 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         try c.encode(configDir, forKey: .configDir)
         try c.encode(updatesInhibited, forKey: .updatesInhibited)
         try c.encode(finalizationFailuresTotal, forKey: .finalizationFailuresTotal)
+        try c.encode(fleet, forKey: .fleet)
     }
 }
 

@@ -36,6 +36,22 @@ enum MetricsRenderer {
         registry.makeCounter(descriptor: descriptor(
             "finalization", "failures", "total", "Boots in which a staged update was not finalized and the old deployment booted"))
             .increment(by: Int64(max(0, status.finalizationFailuresTotal)))
+        let bad = descriptor(nil, "bad_release", "", "1 for each release Rearguard rolled back from or quarantined, by version")
+        for release in status.badReleases {
+            registry.makeGauge(descriptor: bad, labels: [("version", release.version ?? String(release.checksum.prefix(12)))]).set(Double(1))
+        }
+        if let fleet = status.fleet {
+            registry.makeGauge(descriptor: descriptor("fleet_lock", "held", "", "1 while this node holds a FleetLock reboot slot"))
+                .set(Double(fleet.slotHeld == true ? 1 : 0))
+            registry.makeGauge(descriptor: descriptor("fleet_lock", "waiting", "", "1 while a reboot waits for the FleetLock slot"))
+                .set(Double(fleet.want == "reboot" ? 1 : 0))
+            if let error = fleet.lastError {
+                registry.makeGauge(
+                    descriptor: descriptor("fleet_lock", "error", "", "1 for the kind of the last FleetLock error, while it lasts"),
+                    labels: [("kind", error.kind)]
+                ).set(Double(1))
+            }
+        }
         var buffer = registry.emitToBuffer()
         shared?.emit(into: &buffer)
         return buffer

@@ -47,8 +47,12 @@ extension Rearguard {
                 Output.diagnostic("\(error)")
                 throw ExitCode(75)  // EX_TEMPFAIL: systemd may try again once the other agent is gone
             }
-            let environment = try Self.environment(settings: settings, directories: directories, logger: logger)
+            var environment = try Self.environment(settings: settings, directories: directories, logger: logger)
+            environment.fleet = Self.fleet(settings.fleet, logger: logger)
             let agent = Agent(environment: environment, logger: logger)
+            if let fleet = environment.fleet {
+                await fleet.setRebooter { reason in await agent.rebootWithSlot(reason) }
+            }
             let gate = ReadyGate(logger: logger)
             let api = APIServer(
                 socketPath: settings.api.socket, group: settings.api.group, endpoint: AgentAPI(agent: agent), logger: logger,
@@ -61,11 +65,38 @@ extension Rearguard {
                         .init(service: api),
                         .init(service: ready, successTerminationBehavior: .ignore),
                         .init(service: WatchdogService(configured: settings.daemon.watchdog, logger: logger)),
-                    ],
+                    ] + (environment.fleet.map { [.init(service: $0)] } ?? [])
+                        + (settings.metrics.listen.map {
+                            [.init(service: MetricsServer(host: $0.host, port: Int($0.port), endpoint: AgentAPI(agent: agent), logger: logger))]
+                        } ?? []),
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))
             defer { withExtendedLifetime(lock) {} }
             try await group.run()
+        }
+
+        /// FleetLock as `[fleet]` says, its unset keys taken from Zincati's own drop-ins; nil when the strategy is not
+        /// `fleet_lock`. A fleet that cannot be used (no base URL, no machine id) still gets a coordinator: its every
+        /// call fails, so reboots wait and say why, and the checks go on.
+        static func fleet(_ settings: FleetSettings, logger: Logger) -> FleetCoordinator? {
+            let zincati = ZincatiConfig.read(directories: settings.zincatiConfigDirs)
+            let strategy = settings.strategy ?? (zincati.strategy == FleetStrategy.fleetLock.rawValue ? .fleetLock : FleetStrategy.none)
+            guard strategy == .fleetLock else { return nil }
+            var id: String?
+            var problem: String?
+            do {
+                id = try MachineID.appSpecific(ZincatiConfig.appID)
+            } catch {
+                problem = "cannot derive the node id from /etc/machine-id: \(error)"
+            }
+            let client = FleetLockClient(
+                baseURL: settings.baseURL ?? zincati.baseURL, id: id, group: settings.group ?? zincati.group ?? "default",
+                problem: problem)
+            logger.info("fleet lock", metadata: [
+                "server": "\(client.baseURL)", "group": "\(client.group)", "node_id": "\(client.id)",
+                "problem": "\(client.problem ?? "-")",
+            ])
+            return FleetCoordinator(client: client, logger: logger)
         }
 
         /// Builds the agent's surroundings from the settings; every path comes from the config.

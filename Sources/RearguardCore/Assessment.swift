@@ -128,6 +128,10 @@ public struct Assessment: Sendable, Equatable {
         case reboot(reason: String)
         /// Restart the units that serve failing checks (only on a known-good deployment).
         case restartUnits([String])
+        /// Give the fleet's reboot slot back (FleetLock `steady-state`): an admin released a good node
+        /// (`afterUpdate` false, always done), or an update was marked good (done only when Zincati is not there to
+        /// do it itself).
+        case releaseRebootSlot(afterUpdate: Bool)
     }
 
     /// One decision, as shown in status and sent to the journal.
@@ -353,9 +357,17 @@ public struct Assessment: Sendable, Equatable {
             let since = passingSince ?? now
             passingSince = since
             guard now.timeIntervalSince(since) >= policy.soak else { return [] }
+            let wasUpdate = state == .probation
             memory.markGood(boot.booted, at: now)
             setState(.good, boot, reason: nil, at: now)
-            return [.persist, announce(.bootMarkedGood, "every required check passed for \(Int(policy.soak)) s", boot, now)]
+            var actions: [Action] = [.persist, announce(.bootMarkedGood, "every required check passed for \(Int(policy.soak)) s", boot, now)]
+            if memory.releaseSlotWhenGood {
+                memory.releaseSlotWhenGood = false
+                actions.insert(.releaseRebootSlot(afterUpdate: false), at: 1)
+            } else if wasUpdate {
+                actions.append(.releaseRebootSlot(afterUpdate: true))
+            }
+            return actions
         }
     }
 
@@ -444,8 +456,11 @@ public struct Assessment: Sendable, Equatable {
         }
         let wasHeld = memory.updatesHeld
         memory.updatesHeld = false
+        // The fleet's reboot slot (kept since a rollback) goes back once this node is good.
+        memory.releaseSlotWhenGood = state != .good
         actions.append(.persist)
         if wasHeld { actions.append(.removeHold) }
+        if state == .good { actions.append(.releaseRebootSlot(afterUpdate: false)) }
         actions.append(announce(.updatesReleased, "released by an admin", boot, now))
         return actions
     }

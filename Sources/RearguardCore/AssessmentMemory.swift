@@ -34,6 +34,8 @@ public struct AssessmentMemory: Sendable, Equatable, Codable {
     public var stagedUpdate: StagedUpdate?
     /// Boots in which a staged update was not finalized.
     public var finalizationFailures = 0
+    /// An admin released a node that was not good yet: its fleet reboot slot goes back once it is.
+    public var releaseSlotWhenGood = false
 
     /// How many boots and decisions are kept.
     public static let historyLimit = 200
@@ -59,6 +61,7 @@ public struct AssessmentMemory: Sendable, Equatable, Codable {
         bootedIdentity = try c.decodeIfPresent(BootedIdentityRecord.self, forKey: .bootedIdentity)
         stagedUpdate = try c.decodeIfPresent(StagedUpdate.self, forKey: .stagedUpdate)
         finalizationFailures = try c.decodeIfPresent(Int.self, forKey: .finalizationFailures) ?? 0
+        releaseSlotWhenGood = try c.decodeIfPresent(Bool.self, forKey: .releaseSlotWhenGood) ?? false
     }
 
     /// Whether a checksum ever passed its soak.

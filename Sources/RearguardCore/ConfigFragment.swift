@@ -35,6 +35,17 @@ public struct DaemonFragment: Sendable, Equatable {
     public var watchdog: Sourced<String>?
 }
 
+/// `[fleet]` as one fragment writes it.
+public struct FleetFragment: Sendable, Equatable {
+    public var strategy, baseURL, group: Sourced<String>?
+    public var zincatiConfigDirs: Sourced<[String]>?
+}
+
+/// `[metrics]` as one fragment writes it.
+public struct MetricsFragment: Sendable, Equatable {
+    public var listen: Sourced<String>?
+}
+
 /// `[greenboot]` as one fragment writes it.
 public struct GreenbootFragment: Sendable, Equatable {
     public var enabled: Sourced<Bool>?
@@ -68,6 +79,8 @@ public struct ConfigFragment: Sendable, Equatable {
     public var api = APIFragment()
     public var daemon = DaemonFragment()
     public var greenboot = GreenbootFragment()
+    public var fleet = FleetFragment()
+    public var metrics = MetricsFragment()
     /// The file's `[[check]]` tables in order.
     public var checks: [CheckFragment] = []
 
@@ -117,6 +130,16 @@ public struct ConfigFragment: Sendable, Equatable {
             case "greenboot":
                 var r = TableReader(value, file: file, path: key, issues: &issues)
                 fragment.greenboot = GreenbootFragment(enabled: r.sourcedBool("enabled"))
+                r.finish(&issues)
+            case "fleet":
+                var r = TableReader(value, file: file, path: key, issues: &issues)
+                fragment.fleet = FleetFragment(
+                    strategy: r.sourced("strategy"), baseURL: r.sourced("base_url"), group: r.sourced("group"),
+                    zincatiConfigDirs: r.strings("zincati_config_dirs").map { Sourced(value: $0, file: file) })
+                r.finish(&issues)
+            case "metrics":
+                var r = TableReader(value, file: file, path: key, issues: &issues)
+                fragment.metrics = MetricsFragment(listen: r.sourced("listen"))
                 r.finish(&issues)
             case "check":
                 guard let array = value.array else {

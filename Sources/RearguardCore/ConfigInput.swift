@@ -12,6 +12,8 @@ public struct ConfigInput: Sendable, Equatable {
     public var api = APIFragment()
     public var daemon = DaemonFragment()
     public var greenboot = GreenbootFragment()
+    public var fleet = FleetFragment()
+    public var metrics = MetricsFragment()
     /// Checks after replacement by name, in first-seen order.
     public var checks: [CheckFragment] = []
 
@@ -39,6 +41,11 @@ public struct ConfigInput: Sendable, Equatable {
             input.api.group = f.api.group ?? input.api.group
             input.daemon.watchdog = f.daemon.watchdog ?? input.daemon.watchdog
             input.greenboot.enabled = f.greenboot.enabled ?? input.greenboot.enabled
+            input.fleet.strategy = f.fleet.strategy ?? input.fleet.strategy
+            input.fleet.baseURL = f.fleet.baseURL ?? input.fleet.baseURL
+            input.fleet.group = f.fleet.group ?? input.fleet.group
+            input.fleet.zincatiConfigDirs = f.fleet.zincatiConfigDirs ?? input.fleet.zincatiConfigDirs
+            input.metrics.listen = f.metrics.listen ?? input.metrics.listen
             for check in f.checks {
                 if let name = check.name, let at = input.checks.firstIndex(where: { $0.name == name }) {
                     input.checks[at] = check

@@ -23,6 +23,12 @@ extension Settings {
         out += ["", "[daemon]"]
         if let watchdog = daemon.watchdog { out.append("watchdog = \(d(watchdog))") }
         out += ["", "[greenboot]", "enabled = \(greenboot.enabled)"]
+        out += ["", "[fleet]"]
+        if let strategy = fleet.strategy { out.append("strategy = \(q(strategy.rawValue))") }
+        if let url = fleet.baseURL { out.append("base_url = \(q(url))") }
+        if let group = fleet.group { out.append("group = \(q(group))") }
+        out.append("zincati_config_dirs = \(list(fleet.zincatiConfigDirs))")
+        if let listen = metrics.listen { out += ["", "[metrics]", "listen = \(q(listen.description))"] }
         for c in checks {
             out += ["", "[[check]]", "name = \(q(c.name))", "kind = \(q(c.kind.rawValue))", "required = \(c.required)",
                     "timeout = \(d(c.timeout))", "interval = \(d(c.interval))", "start_period = \(d(c.startPeriod))",

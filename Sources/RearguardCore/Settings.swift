@@ -52,6 +52,32 @@ public struct DaemonSettings: Sendable, Equatable {
     public var watchdog: Duration?
 }
 
+/// How reboots are coordinated across the fleet.
+public enum FleetStrategy: String, Sendable, Equatable, CaseIterable {
+    case none
+    case fleetLock = "fleet_lock"
+}
+
+/// `[fleet]`: FleetLock, as Zincati uses it. Unset keys take what Zincati's own drop-ins say (`updates.strategy`,
+/// `updates.fleet_lock.base_url`, `identity.group`), read from `zincatiConfigDirs` when the agent starts.
+public struct FleetSettings: Sendable, Equatable {
+    /// Set in Rearguard's config; nil: Zincati's `updates.strategy` decides (`fleet_lock` or anything else = none).
+    public var strategy: FleetStrategy?
+    /// The FleetLock server (`http://...`); nil: Zincati's.
+    public var baseURL: String?
+    /// The reboot group; nil: Zincati's, else `default`.
+    public var group: String?
+    /// Zincati's drop-in folders, read in order (later wins), as Zincati reads them; by default `/usr/lib`, `/etc` and
+    /// `<host_run>` `zincati/config.d`.
+    public var zincatiConfigDirs = ["/usr/lib/zincati/config.d", "/etc/zincati/config.d", "/run/host/zincati/config.d"]
+}
+
+/// `[metrics]`: an opt-in TCP listener for Prometheus (`GET /metrics` only).
+public struct MetricsSettings: Sendable, Equatable {
+    /// `ADDR:PORT`; nil: no listener.
+    public var listen: HostPort?
+}
+
 /// `[greenboot]`: run greenboot's check scripts as checks.
 public struct GreenbootSettings: Sendable, Equatable {
     public var enabled = false
@@ -65,6 +91,8 @@ public struct Settings: Sendable, Equatable {
     public var api = APISettings()
     public var daemon = DaemonSettings()
     public var greenboot = GreenbootSettings()
+    public var fleet = FleetSettings()
+    public var metrics = MetricsSettings()
     /// The configured checks, in first-seen order (greenboot scripts are not expanded here).
     public var checks: [CheckSpec] = []
 
@@ -99,6 +127,28 @@ public struct Settings: Sendable, Equatable {
         s.api.group = v.nonEmpty(input.api.group, "api.group")
         s.daemon.watchdog = v.duration(input.daemon.watchdog, "daemon.watchdog", allowZero: false)
         s.greenboot.enabled = input.greenboot.enabled?.value ?? false
+        s.fleet.strategy = v.choice(input.fleet.strategy, "fleet.strategy", FleetStrategy.self)
+        if let url = input.fleet.baseURL {
+            if url.value.hasPrefix("http://") && url.value.count > "http://".count {
+                s.fleet.baseURL = url.value
+            } else {
+                v.fail(.invalidValue, url.file, "fleet.base_url", "must be an http:// URL (https is not supported yet)")
+            }
+        }
+        s.fleet.group = v.nonEmpty(input.fleet.group, "fleet.group")
+        s.fleet.zincatiConfigDirs[2] = (s.host.hostRun.hasSuffix("/") ? s.host.hostRun : s.host.hostRun + "/") + "zincati/config.d"
+        if let dirs = input.fleet.zincatiConfigDirs {
+            if dirs.value.allSatisfy({ $0.hasPrefix("/") }) { s.fleet.zincatiConfigDirs = dirs.value } else {
+                v.fail(.invalidValue, dirs.file, "fleet.zincati_config_dirs", "must be absolute paths")
+            }
+        }
+        if let listen = input.metrics.listen {
+            if let hp = HostPort.parse(listen.value, defaultPort: nil) {
+                s.metrics.listen = hp
+            } else {
+                v.fail(.invalidValue, listen.file, "metrics.listen", "must be ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464")
+            }
+        }
         s.checks = input.checks.compactMap { v.check($0) }
         guard v.issues.isEmpty else { throw ConfigError(issues: v.issues) }
         return s

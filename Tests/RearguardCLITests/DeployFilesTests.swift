@@ -34,3 +34,25 @@ import TestSupport
         #expect(container.contains { $0.hasPrefix("Volume=/var/lib/rearguard:") })
     }
 }
+
+/// examples/prometheus: the scrape config and the alert rules a site copies, checked by Prometheus' own tool.
+@Suite struct PrometheusExampleTests {
+    static let folder = packageRoot + "/examples/prometheus"
+
+    static func promtool(_ arguments: [String]) throws -> ProcessOutput {
+        try Shell.require("promtool", package: "prometheus")
+        return try Shell.run(["sh", "-c", "cd \"$0\" && exec promtool \"$@\"", folder] + arguments)
+    }
+
+    @Test func theRulesAndTheScrapeConfigAreValid() throws {
+        let rules = try Self.promtool(["check", "rules", "rearguard.rules.yml"])
+        #expect(rules.status == 0 && rules.stdout.contains("SUCCESS: 5 rules found"), "\(rules.stdout)\(rules.stderr)")
+        let config = try Self.promtool(["check", "config", "prometheus.yml"])
+        #expect(config.status == 0, "\(config.stdout)\(config.stderr)")
+    }
+
+    @Test func theAlertsFireWhenAndOnlyWhenTheyShould() throws {
+        let run = try Self.promtool(["test", "rules", "rearguard.rules.test.yml"])
+        #expect(run.status == 0 && run.stdout.contains("SUCCESS"), "\(run.stdout)\(run.stderr)")
+    }
+}

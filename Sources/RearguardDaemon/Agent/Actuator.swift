@@ -77,7 +77,15 @@ struct Actuator: Sendable {
                 return .stopped
             case .reboot(let reason):
                 Failpoint.beforeReboot.reach(logger)
-                await reboot(reason, on: agent)
+                if let fleet = env.fleet {
+                    // Never a reboot without the fleet's slot: the coordinator reboots once the server grants it.
+                    logger.notice("waiting for the fleet's reboot slot before rebooting", metadata: ["reason": "\(reason)"])
+                    await fleet.request(.rebootWhenHeld(reason: reason))
+                } else {
+                    await reboot(reason, on: agent)
+                }
+            case .releaseRebootSlot(let afterUpdate):
+                await releaseRebootSlot(afterUpdate: afterUpdate, on: agent)
             case .restartUnits(let units):
                 await restart(units, on: agent)
             }
@@ -142,7 +150,21 @@ struct Actuator: Sendable {
         }
     }
 
-    private func reboot(_ reason: String, on agent: isolated Agent) async {
+    /// Gives the fleet's slot back: always after an admin's release; after a good update only when Zincati, which
+    /// gives it back itself once `boot-complete.target` is reached, is not on this node.
+    private func releaseRebootSlot(afterUpdate: Bool, on agent: isolated Agent) async {
+        guard let fleet = env.fleet else { return }
+        if afterUpdate {
+            guard let bus = env.bus, let zincati = try? await bus.unitStatus("zincati.service"), zincati.loadState == "not-found" else {
+                logger.info("update marked good: Zincati gives the fleet's reboot slot back")
+                return
+            }
+        }
+        await fleet.request(.release)
+    }
+
+    /// Reboots now (the fleet's slot, if any, is already held).
+    func reboot(_ reason: String, on agent: isolated Agent) async {
         guard let bus = env.bus else {
             logger.error("cannot reboot: no system bus; the rollback applies at the next boot")
             return

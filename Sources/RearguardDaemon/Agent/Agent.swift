@@ -32,6 +32,8 @@ public actor Agent {
         public var makeDriver: @Sendable (BootedIdentity?) -> any RollbackDriver
         /// The Zincati hold drop-in.
         public var hold: ZincatiHold
+        /// FleetLock, when `[fleet]` (or Zincati's config) says `fleet_lock`; nil: reboots need no slot.
+        public var fleet: FleetCoordinator?
         /// The clock decisions are timed with: by default the wall time at start advanced by a monotonic clock, so a
         /// clock step (NTP's makestep at boot) neither shortens a soak nor stretches it.
         public var now: @Sendable () -> Date
@@ -41,7 +43,7 @@ public actor Agent {
             settings: Settings, configDescription: String, version: String, store: FileStateStore,
             source: OSTreeDeploymentSource, bus: Bus?, engine: CheckEngine,
             makeDriver: @escaping @Sendable (BootedIdentity?) -> any RollbackDriver, hold: ZincatiHold,
-            now: @escaping @Sendable () -> Date = Agent.monotonicWallClock()
+            fleet: FleetCoordinator? = nil, now: @escaping @Sendable () -> Date = Agent.monotonicWallClock()
         ) {
             self.settings = settings
             self.configDescription = configDescription
@@ -52,6 +54,7 @@ public actor Agent {
             self.engine = engine
             self.makeDriver = makeDriver
             self.hold = hold
+            self.fleet = fleet
             self.now = now
         }
     }
@@ -68,7 +71,7 @@ public actor Agent {
     /// The checks run: the config's, plus greenboot's when enabled.
     nonisolated let specs: [CheckSpec]
     nonisolated let startedAt: Date
-    private let actuator: Actuator
+    let actuator: Actuator
     var assessment: Assessment
     var doubts: [Doubt: String] = [:]
     /// False when the state file must not be written (newer schema, unreadable boot id).
@@ -317,6 +320,7 @@ public actor Agent {
             assessment = before
         }
         await syncInhibitor()
+        await syncFleet()
     }
 
     /// Writes the memory now; false (and a doubt) when it cannot be written. Nothing is written while `mayPersist` is

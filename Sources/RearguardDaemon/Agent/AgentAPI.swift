@@ -11,7 +11,7 @@ public struct AgentAPI: AgentEndpoint {
     public init(agent: Agent) { self.agent = agent }
 
     /// The status document (from memory: no disk or bus reads).
-    public func status() async -> StatusDocument { await agent.view().status(agent.env) }
+    public func status() async -> StatusDocument { await agent.view().status(agent.env, fleet: await fleet()) }
 
     /// The checks.
     public func checks() async -> ChecksDocument { ChecksDocument(checks: await agent.view().checks) }
@@ -33,13 +33,15 @@ public struct AgentAPI: AgentEndpoint {
     }
 
     /// Holds Zincati.
-    public func hold() async throws(AgentRequestError) -> StatusDocument { try await agent.hold().status(agent.env) }
+    public func hold() async throws(AgentRequestError) -> StatusDocument { try await agent.hold().status(agent.env, fleet: await fleet()) }
 
     /// Lifts the hold and ends a quarantine or rolled-back state.
-    public func release() async throws(AgentRequestError) -> StatusDocument { try await agent.release().status(agent.env) }
+    public func release() async throws(AgentRequestError) -> StatusDocument { try await agent.release().status(agent.env, fleet: await fleet()) }
 
     /// Switches between enforce and observe; kept in the state.
     public func setMode(_ mode: AssessmentMode) async throws(AgentRequestError) -> StatusDocument {
-        try await agent.setMode(mode).status(agent.env)
+        try await agent.setMode(mode).status(agent.env, fleet: await fleet())
     }
+
+    private func fleet() async -> FleetCoordinator.Snapshot? { await agent.env.fleet?.snapshot() }
 }

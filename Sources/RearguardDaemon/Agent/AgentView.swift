@@ -25,7 +25,7 @@ struct AgentView: Sendable {
     var inhibited: String?
 
     /// The status document.
-    func status(_ env: Agent.Environment) -> StatusDocument {
+    func status(_ env: Agent.Environment, fleet: FleetCoordinator.Snapshot? = nil) -> StatusDocument {
         let memory = assessment.memory
         let mode = memory.modeOverride ?? env.settings.assessment.mode
         let observeReason = doubts.isEmpty ? nil : doubts.joined(separator: "; ")
@@ -37,7 +37,8 @@ struct AgentView: Sendable {
             badReleases: memory.badReleases, knownGood: memory.knownGood, updatesHeld: memory.updatesHeld,
             rollbacksTotal: memory.rollbacks.count, rebootsTotal: memory.rebootTimes.count, version: env.version,
             startedAt: startedAt, bootId: bootID, configDir: env.configDescription, updatesInhibited: inhibited,
-            finalizationFailuresTotal: memory.finalizationFailures)
+            finalizationFailuresTotal: memory.finalizationFailures,
+            fleet: env.fleet.flatMap { coordinator in fleet.map { Self.fleetDocument(coordinator.client, $0) } })
     }
 
     /// Boots and decisions, newest first.
@@ -98,5 +99,18 @@ struct AgentView: Sendable {
             next = "nothing: quarantine until another deployment boots or an admin runs rearguard release"
         }
         return ExplainDocument(state: assessment.state, next: next, because: because)
+    }
+
+    static func fleetDocument(_ client: FleetLockClient, _ snapshot: FleetCoordinator.Snapshot) -> FleetDocument {
+        let want: String = switch snapshot.want {
+        case .nothing: "nothing"
+        case .rebootWhenHeld: "reboot"
+        case .keep: "keep"
+        case .release: "release"
+        }
+        return FleetDocument(
+            baseUrl: client.baseURL, group: client.group, nodeId: client.id, slotHeld: snapshot.slotHeld, want: want,
+            waitingSince: snapshot.waitingSince,
+            lastError: snapshot.lastError.map { FleetErrorDocument(kind: $0.kind, value: $0.value, at: snapshot.lastErrorAt ?? Date()) })
     }
 }
