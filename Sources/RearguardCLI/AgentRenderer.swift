@@ -47,6 +47,14 @@ enum AgentRenderer {
         out += "mode \(status.mode), updates \(status.updatesHeld ? "held" : "not held"), "
             + "\(status.rollbacksTotal) rollbacks, agent \(status.version) up since \(TableDate.string(status.startedAt))\n"
         if let why = status.updatesInhibited { out += "update reboots inhibited: \(why)\n" }
+        if let fleet = status.fleet {
+            let held = fleet.slotHeld.map { $0 ? "held" : "not held" } ?? "not asked yet"
+            out += "fleet lock: group \(fleet.group) at \(fleet.baseUrl), reboot slot \(held)"
+            if fleet.want == "reboot" { out += ", a reboot waits for it since \(TableDate.string(fleet.waitingSince))" }
+            if fleet.want == "keep" { out += ", kept after the rollback until rearguard release" }
+            out += "\n"
+            if let error = fleet.lastError { out += "fleet lock error: \(error.kind): \(error.value) (\(TableDate.string(error.at)))\n" }
+        }
         if status.finalizationFailuresTotal > 0 {
             out += "staged updates not finalized at shutdown: \(status.finalizationFailuresTotal)\n"
         }

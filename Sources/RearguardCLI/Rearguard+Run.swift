@@ -96,7 +96,7 @@ extension Rearguard {
                 "server": "\(client.baseURL)", "group": "\(client.group)", "node_id": "\(client.id)",
                 "problem": "\(client.problem ?? "-")",
             ])
-            return FleetCoordinator(client: client, logger: logger)
+            return FleetCoordinator(client: client, backoff: (.seconds(1), settings.retryMax), logger: logger)
         }
 
         /// Builds the agent's surroundings from the settings; every path comes from the config.

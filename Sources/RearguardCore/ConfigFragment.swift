@@ -37,7 +37,7 @@ public struct DaemonFragment: Sendable, Equatable {
 
 /// `[fleet]` as one fragment writes it.
 public struct FleetFragment: Sendable, Equatable {
-    public var strategy, baseURL, group: Sourced<String>?
+    public var strategy, baseURL, group, retryMax: Sourced<String>?
     public var zincatiConfigDirs: Sourced<[String]>?
 }
 
@@ -135,7 +135,7 @@ public struct ConfigFragment: Sendable, Equatable {
                 var r = TableReader(value, file: file, path: key, issues: &issues)
                 fragment.fleet = FleetFragment(
                     strategy: r.sourced("strategy"), baseURL: r.sourced("base_url"), group: r.sourced("group"),
-                    zincatiConfigDirs: r.strings("zincati_config_dirs").map { Sourced(value: $0, file: file) })
+                    retryMax: r.sourced("retry_max"), zincatiConfigDirs: r.strings("zincati_config_dirs").map { Sourced(value: $0, file: file) })
                 r.finish(&issues)
             case "metrics":
                 var r = TableReader(value, file: file, path: key, issues: &issues)

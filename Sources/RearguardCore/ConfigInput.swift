@@ -44,6 +44,7 @@ public struct ConfigInput: Sendable, Equatable {
             input.fleet.strategy = f.fleet.strategy ?? input.fleet.strategy
             input.fleet.baseURL = f.fleet.baseURL ?? input.fleet.baseURL
             input.fleet.group = f.fleet.group ?? input.fleet.group
+            input.fleet.retryMax = f.fleet.retryMax ?? input.fleet.retryMax
             input.fleet.zincatiConfigDirs = f.fleet.zincatiConfigDirs ?? input.fleet.zincatiConfigDirs
             input.metrics.listen = f.metrics.listen ?? input.metrics.listen
             for check in f.checks {

@@ -27,6 +27,7 @@ extension Settings {
         if let strategy = fleet.strategy { out.append("strategy = \(q(strategy.rawValue))") }
         if let url = fleet.baseURL { out.append("base_url = \(q(url))") }
         if let group = fleet.group { out.append("group = \(q(group))") }
+        out.append("retry_max = \(d(fleet.retryMax))")
         out.append("zincati_config_dirs = \(list(fleet.zincatiConfigDirs))")
         if let listen = metrics.listen { out += ["", "[metrics]", "listen = \(q(listen.description))"] }
         for c in checks {

@@ -67,6 +67,8 @@ public struct FleetSettings: Sendable, Equatable {
     public var baseURL: String?
     /// The reboot group; nil: Zincati's, else `default`.
     public var group: String?
+    /// The longest wait between two attempts after a FleetLock failure (the first is 1 s, then doubling).
+    public var retryMax = Duration.seconds(60)
     /// Zincati's drop-in folders, read in order (later wins), as Zincati reads them; by default `/usr/lib`, `/etc` and
     /// `<host_run>` `zincati/config.d`.
     public var zincatiConfigDirs = ["/usr/lib/zincati/config.d", "/etc/zincati/config.d", "/run/host/zincati/config.d"]
@@ -136,6 +138,7 @@ public struct Settings: Sendable, Equatable {
             }
         }
         s.fleet.group = v.nonEmpty(input.fleet.group, "fleet.group")
+        s.fleet.retryMax = v.duration(input.fleet.retryMax, "fleet.retry_max", allowZero: false) ?? s.fleet.retryMax
         s.fleet.zincatiConfigDirs[2] = (s.host.hostRun.hasSuffix("/") ? s.host.hostRun : s.host.hostRun + "/") + "zincati/config.d"
         if let dirs = input.fleet.zincatiConfigDirs {
             if dirs.value.allSatisfy({ $0.hasPrefix("/") }) { s.fleet.zincatiConfigDirs = dirs.value } else {

@@ -36,6 +36,10 @@ public final class AgentNode {
     public var busAddress: String
     /// The running agent, if any.
     public private(set) var agent: ServerProcess?
+    /// Put before the agent's command line (e.g. `ip netns exec NS ...` for a node in a namespace).
+    public var launcher: [String] = []
+    /// The version booted last (by `boot`).
+    public private(set) var bootedVersion: String?
     private var logCount = 0
 
     /// Builds the node; `extraConfig` is appended to the config file (TOML).
@@ -109,11 +113,13 @@ public final class AgentNode {
     /// A new boot of `version`: a fresh boot id and the command line that boots it.
     public func boot(version: String) throws {
         try boot(argument: try sysroot.bootArgument(version: version))
+        bootedVersion = version
     }
 
     /// A new boot of the deployment at `index` in boot order, named by its own boot loader entry.
     public func boot(index: Int) throws {
         try boot(argument: try sysroot.bootArgument(index: index))
+        bootedVersion = try sysroot.adminStatus()[index].version
     }
 
     private func boot(argument: String) throws {
@@ -136,7 +142,7 @@ public final class AgentNode {
     public func start(failpoint: String? = nil) throws {
         stop()
         logCount += 1
-        var args = ["/usr/bin/env", "DBUS_SYSTEM_BUS_ADDRESS=\(busAddress)"]
+        var args = launcher + ["/usr/bin/env", "DBUS_SYSTEM_BUS_ADDRESS=\(busAddress)"]
         if let failpoint { args.append("REARGUARD_FAILPOINT=\(failpoint)") }
         args += [try Shell.rearguardBinary(), "run", "--config-dir", configDir]
         agent = try ServerProcess(args, log: root + "/agent-\(logCount).log")
