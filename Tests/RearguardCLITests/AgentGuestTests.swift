@@ -4,7 +4,9 @@ import TestSupport
 
 /// The real agent against the real systemd guest's bus: its reboot goes to logind, its restarts to systemd.
 @Suite(.serialized) struct AgentGuestTests {
-    @Test func aRollbackRebootsTheRealSystemOnce() async throws {
+    /// 42.1 known good, then 42.2 booted with its required check failing: the agent rolls back and reboots the guest
+    /// through logind. Returns the node (agent still running) and the guest's boot count before that reboot.
+    static func rolledBackAndRebooted() async throws -> (node: AgentNode, bootsBefore: Int) {
         try await GuestSystem.waitRunning()
         let node = try await AgentRunTests.nodeKnownGoodOn421(busAddress: GuestSystem.address)
         let bootsBefore = GuestSystem.boots()
@@ -13,6 +15,11 @@ import TestSupport
         #expect(await waitUntil(30) { GuestSystem.boots() == bootsBefore + 1 }, "the guest did not reboot:\n\(node.log)")
         #expect(node.log.contains("reboot requested"), "\(node.log)")
         try await GuestSystem.waitRunning()
+        return (node, bootsBefore)
+    }
+
+    @Test func aRollbackRebootsTheRealSystemOnce() async throws {
+        let (node, bootsBefore) = try await Self.rolledBackAndRebooted()
         #expect(try node.defaultVersion() == "42.1")
         // The agent keeps running in this simulated node; the real one dies with its host. Nothing more happens.
         try await Task.sleep(for: .seconds(2))
@@ -32,13 +39,7 @@ import TestSupport
     /// boots it, its check still failing. The agent is killed and started again within each boot. Reboot requests are
     /// counted on the real logind: exactly one in all.
     @Test func aBadReleaseDeployedAgainByHandNeverCostsAReboot() async throws {
-        try await GuestSystem.waitRunning()
-        let node = try await AgentRunTests.nodeKnownGoodOn421(busAddress: GuestSystem.address)
-        let bootsBefore = GuestSystem.boots()
-        node.serviceUp = false
-        try node.start()
-        #expect(await waitUntil(30) { GuestSystem.boots() == bootsBefore + 1 }, "the guest did not reboot:\n\(node.log)")
-        try await GuestSystem.waitRunning()
+        let (node, bootsBefore) = try await Self.rolledBackAndRebooted()
         node.stop()
 
         // Back on 42.1: rolled back, and a restart within this boot changes nothing.

@@ -54,18 +54,6 @@ public enum GuestSystem {
             "org.freedesktop.systemd1.Unit", name,
         ]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
-
-    /// The PID of the guest's systemd, or nil while it is not up (between boots).
-    public static func leader() -> String? { guestLeader(base: base) }
-
-    /// Runs a command inside the guest, in all of its namespaces; `user` runs it as that user (`setpriv`).
-    @discardableResult
-    public static func run(_ arguments: [String], user: String? = nil) throws -> ProcessOutput {
-        guard let pid = leader() else {
-            throw ShellError(message: "no test systemd under \(base): run scripts/testenv.sh up (scripts/test does)")
-        }
-        return try guestRun(pid: pid, arguments, user: user)
-    }
 }
 
 /// Runs a command in all namespaces of the guest whose systemd is `pid`; `user` runs it as that user (`setpriv`).
