@@ -55,25 +55,30 @@ public final class FleetNetwork {
 /// per node id, its locks in a file (a restart keeps them), every request a JSON line in its log.
 public final class FleetLockServerProcess {
     public let folder: String
-    public let port = 8080
-    private let hub: String
+    public let port: Int
+    private let hub: String?
     private var process: ServerProcess?
 
-    public init(hub: String, folder: String) throws {
+    /// A server in namespace `hub` on port 8080 of every address there, or, with no hub, on 127.0.0.1 at a free port.
+    public init(hub: String?, folder: String) throws {
         self.hub = hub
         self.folder = folder
+        port = hub == nil ? Int(freePort()) : 8080
         try start()
     }
+
+    private var inHub: [String] { hub.map { ["ip", "netns", "exec", $0] } ?? [] }
 
     public var logPath: String { folder + "/fleetlock.jsonl" }
 
     public func start() throws {
         let script = packageRoot + "/Tests/Fixtures/fleetlock/fleetlock-server"
+        let listen = hub == nil ? "127.0.0.1:\(port)" : "0.0.0.0:\(port)"
         process = try ServerProcess(
-            ["ip", "netns", "exec", hub, "python3", script, "--listen", "0.0.0.0:\(port)", "--state", folder + "/locks.json",
-             "--log", logPath], log: folder + "/server.out")
+            inHub + ["python3", script, "--listen", listen, "--state", folder + "/locks.json", "--log", logPath],
+            log: folder + "/server.out")
         let up = (0..<100).contains { _ in
-            if (try? Shell.run(["ip", "netns", "exec", hub, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]))?.status == 0 { return true }
+            if (try? Shell.run(inHub + ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]))?.status == 0 { return true }
             usleep(50_000)
             return false
         }
