@@ -23,7 +23,33 @@ public struct MetricsServer: Service {
         self.onBound = onBound
     }
 
+    /// Serves until a graceful shutdown. An address that cannot be bound (in use, not there yet at boot) is logged and
+    /// tried again every 10 s: the metrics are a view, and their listener never takes the agent down with it.
     public func run() async throws {
+        var logged = false
+        while true {
+            do {
+                try await serve()
+                return
+            } catch let error as APIError where error.code == .setup {
+                if !logged { logger.error("\(error.message); trying again every 10 s") }
+                logged = true
+                do {
+                    try await waitBeforeRetry()
+                } catch {
+                    return  // shutting down
+                }
+            }
+        }
+    }
+
+    /// Waits 10 s; throws when a graceful shutdown or cancellation comes first.
+    private func waitBeforeRetry() async throws {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(10)) }
+        if Task.isCancelled || Task.isShuttingDownGracefully { throw CancellationError() }
+    }
+
+    private func serve() async throws {
         let server: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPPartsOut>, Never>
         do {
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)

@@ -211,3 +211,33 @@ import TestSupport
         node.stop()
     }
 }
+
+/// The metrics listener is a view: an address it cannot bind never takes the agent down.
+@Suite struct MetricsListenerTests {
+    @Test func anAddressInUseIsLoggedAndTheAgentKeepsWorking() async throws {
+        let squatter = try CountingTCPListener()
+        let node = try AgentNode(booting: "42.1", extraConfig: "[metrics]\nlisten = \"127.0.0.1:\(squatter.port)\"\n")
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
+        #expect(node.log.contains("cannot listen for metrics on 127.0.0.1:\(squatter.port)"), "\(node.log)")
+        #expect(await node.waitServing())
+        node.stop()
+    }
+
+    @Test func itServesMetricsAndNothingElse() async throws {
+        let port = freePort()
+        let node = try AgentNode(booting: "42.1", extraConfig: "[metrics]\nlisten = \"127.0.0.1:\(port)\"\n")
+        try node.start()
+        #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
+        func get(_ method: String, _ path: String) throws -> (code: String, body: String) {
+            let out = try Shell.run(["curl", "-s", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
+            let lines = out.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+        }
+        let metrics = try get("GET", "/metrics")
+        #expect(metrics.code == "200" && metrics.body.contains(#"rearguard_assessment_state{state="good"} 1.0"#), "\(metrics)")
+        #expect(try get("GET", "/v1/status").code == "404")
+        #expect(try get("POST", "/metrics").code == "405")
+        node.stop()
+    }
+}
