@@ -7,13 +7,8 @@ import RearguardCore
 /// Asks the running agent over its Unix socket: one HTTP/1.1 request per connection, through SwiftNIO's HTTP client
 /// pipeline. Agent refusals arrive as `AgentRequestError`; transport failures as `APIError`.
 public struct AgentClient: Sendable {
-    /// One raw answer.
-    public struct Answer: Sendable {
-        /// The HTTP status code.
-        public var status: Int
-        /// The body as sent.
-        public var body: [UInt8]
-    }
+    /// One raw answer (status and body).
+    public typealias Answer = HTTP1Client.Answer
 
     /// The agent's socket.
     public var socketPath: String
@@ -71,8 +66,7 @@ public struct AgentClient: Sendable {
 
     /// Sends one request and returns the status and body, whatever they are.
     public func request(_ method: HTTPMethod, _ path: String, body: [UInt8] = []) async throws -> Answer {
-        let answer = try await HTTP1Client(target: .unix(socketPath), timeout: timeout, eventLoopGroup: eventLoopGroup)
+        try await HTTP1Client(target: .unix(socketPath), timeout: timeout, eventLoopGroup: eventLoopGroup)
             .request(method, path, body: body)
-        return Answer(status: answer.status, body: answer.body)
     }
 }

@@ -53,9 +53,10 @@ extension Rearguard {
             if let fleet = environment.fleet {
                 await fleet.setRebooter { reason in await agent.rebootWithSlot(reason) }
             }
+            let endpoint = AgentAPI(agent: agent)
             let gate = ReadyGate(logger: logger)
             let api = APIServer(
-                socketPath: settings.api.socket, group: settings.api.group, endpoint: AgentAPI(agent: agent), logger: logger,
+                socketPath: settings.api.socket, group: settings.api.group, endpoint: endpoint, logger: logger,
                 onReady: { Task { await gate.serving() } })
             let ready = ReadyService(agent: agent, gate: gate)
             let group = ServiceGroup(
@@ -67,7 +68,7 @@ extension Rearguard {
                         .init(service: WatchdogService(configured: settings.daemon.watchdog, logger: logger)),
                     ] + (environment.fleet.map { [.init(service: $0)] } ?? [])
                         + (settings.metrics.listen.map {
-                            [.init(service: MetricsServer(host: $0.host, port: Int($0.port), endpoint: AgentAPI(agent: agent), logger: logger))]
+                            [.init(service: MetricsServer(host: $0.host, port: Int($0.port), endpoint: endpoint, logger: logger))]
                         } ?? []),
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))

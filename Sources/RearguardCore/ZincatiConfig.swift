@@ -1,9 +1,10 @@
 import Foundation
 import TOMLKit
 
-/// What Zincati's own drop-ins say about the fleet, read as Zincati reads them: `*.toml` in each folder, a later
-/// folder's file of the same name replacing an earlier one, then all names in lexical order, later keys winning.
-/// Unreadable files are skipped (Zincati itself would refuse to start on them, which the admin sees there).
+/// What Zincati's own drop-ins say about the fleet, read as Zincati reads them (the layering Rearguard's own config
+/// uses, `ConfigLoader.fragmentFiles`): `*.toml` in each folder, a later folder's file of the same name replacing an
+/// earlier one, then all names in lexical order, later keys winning. Unreadable files are skipped (Zincati itself
+/// would refuse to start on them, which the admin sees there).
 public enum ZincatiConfig {
     /// The keys Rearguard follows.
     public struct Fleet: Sendable, Equatable {
@@ -26,15 +27,9 @@ public enum ZincatiConfig {
 
     /// Reads the fleet keys from `directories`.
     public static func read(directories: [String]) -> Fleet {
-        var byName: [String: String] = [:]
-        for directory in directories {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-            for name in names where name.hasSuffix(".toml") { byName[name] = directory + "/" + name }
-        }
         var fleet = Fleet()
-        for name in byName.keys.sorted() {
-            guard let path = byName[name], let text = try? String(contentsOfFile: path, encoding: .utf8),
-                  let table = try? TOMLTable(string: text) else { continue }
+        for path in (try? ConfigLoader.fragmentFiles(in: directories)) ?? [] {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), let table = try? TOMLTable(string: text) else { continue }
             if let updates = table["updates"]?.table {
                 if let strategy = updates["strategy"]?.string { fleet.strategy = strategy }
                 if let url = updates["fleet_lock"]?.table?["base_url"]?.string { fleet.baseURL = url }

@@ -65,29 +65,26 @@ public final class SysrootFixture {
 
     /// The `ostree=` value of the boot loader entry whose title names `version`.
     public func bootArgument(version: String, osname: String = "fedora-coreos") throws -> String {
-        let entries = path + "/boot/loader/entries"
-        for name in try FileManager.default.contentsOfDirectory(atPath: entries) {
-            let text = try String(contentsOfFile: entries + "/" + name, encoding: .utf8)
-            guard text.contains("title \(osname) \(version) ") else { continue }
-            for line in text.split(separator: "\n") where line.hasPrefix("options ") {
-                if let arg = line.split(separator: " ").first(where: { $0.hasPrefix("ostree=") }) { return String(arg) }
-            }
-        }
-        throw ShellError(message: "no boot loader entry for \(osname) \(version) in \(entries)")
+        try bootArgument(naming: "\(osname) \(version)") { $0.hasPrefix("title \(osname) \(version) ") }
     }
 
     /// The `ostree=` value of the boot loader entry of the deployment at `index` in boot order (its title ends in
     /// `(ostree:INDEX)`): the one way to name one of two deployments of the same version.
     public func bootArgument(index: Int) throws -> String {
+        try bootArgument(naming: "deployment \(index)") { $0.hasPrefix("title ") && $0.hasSuffix(" (ostree:\(index))") }
+    }
+
+    /// The `ostree=` value in the `options` line of the first loader entry whose title line `matches`.
+    private func bootArgument(naming what: String, matches: (Substring) -> Bool) throws -> String {
         let entries = path + "/boot/loader/entries"
         for name in try FileManager.default.contentsOfDirectory(atPath: entries) {
-            let text = try String(contentsOfFile: entries + "/" + name, encoding: .utf8)
-            guard text.split(separator: "\n").contains(where: { $0.hasPrefix("title ") && $0.hasSuffix(" (ostree:\(index))") }) else { continue }
-            for line in text.split(separator: "\n") where line.hasPrefix("options ") {
+            let lines = try String(contentsOfFile: entries + "/" + name, encoding: .utf8).split(separator: "\n")
+            guard lines.contains(where: matches) else { continue }
+            for line in lines where line.hasPrefix("options ") {
                 if let arg = line.split(separator: " ").first(where: { $0.hasPrefix("ostree=") }) { return String(arg) }
             }
         }
-        throw ShellError(message: "no boot loader entry for deployment \(index) in \(entries)")
+        throw ShellError(message: "no boot loader entry for \(what) in \(entries)")
     }
 
     /// Deploys `checksum` once more, first in boot order, keeping every other deployment, as an admin does by hand

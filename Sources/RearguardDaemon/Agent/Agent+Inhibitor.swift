@@ -18,7 +18,7 @@ extension Agent {
         case .failing:
             return "required checks failing on \(boot.booted.label)"
         case .good:
-            if case .failing(let reasons, _) = verdict() {
+            if case .failing(let reasons, _) = currentVerdict() {
                 return "required checks failing on known-good \(boot.booted.label): \(reasons.joined(separator: "; "))"
             }
             return nil

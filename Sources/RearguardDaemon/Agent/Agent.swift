@@ -274,6 +274,10 @@ public actor Agent {
         return .passing
     }
 
+    /// The verdict as last assessed (it changes only when a result is recorded, which assesses); computed only before
+    /// the first assessment. Status requests and every fed event read it, so it is not recomputed for each.
+    func currentVerdict() -> Assessment.Verdict { lastVerdict ?? verdict() }
+
     private func assess() async {
         guard assessment.boot != nil else { return }
         var verdict = verdict()
@@ -337,14 +341,13 @@ public actor Agent {
         }
     }
 
-
     // MARK: what the API reads and asks
 
     /// Everything the API's documents are made from, read at once (from memory: no disk or bus reads).
     func view() -> AgentView {
         AgentView(
             assessment: assessment, doubts: doubts.sorted { $0.key < $1.key }.map(\.value),
-            deployments: snapshot?.deployments ?? [], checks: checkDocuments(), verdict: verdict(), bootID: bootID,
+            deployments: snapshot?.deployments ?? [], checks: checkDocuments(), verdict: currentVerdict(), bootID: bootID,
             startedAt: startedAt, now: env.now(), inhibited: inhibitorReason)
     }
 
