@@ -12,10 +12,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // C libraries (STYLE C1): module maps and shims only.
@@ -27,16 +28,19 @@ let package = Package(
             name: "CSystemd", pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"]), .yum(["systemd-devel"])]),
 
+        // Threads and child processes over POSIX (pthreads, posix_spawn), for the agent, the CLI and the tests.
+        .target(name: "Posix", swiftSettings: strict),
+
         // Swift wrappers over the C libraries.
-        .target(name: "OSTree", dependencies: ["COSTree"], swiftSettings: strict),
+        .target(name: "OSTree", dependencies: ["COSTree", .product(name: "SystemPackage", package: "swift-system")], swiftSettings: strict),
         // D-Bus over sd-bus: the bus (reconnecting, on its own thread), the message, the errors. The two
         // clients below build on it; neither knows the other.
         .target(
-            name: "DBus", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            name: "DBus", dependencies: ["CSystemd", "Posix", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // systemd and logind (units, the watch, reboot, inhibitors), the journal and sd_notify.
         .target(
-            name: "Systemd", dependencies: ["CSystemd", "DBus", .product(name: "Logging", package: "swift-log")],
+            name: "Systemd", dependencies: ["CSystemd", "DBus", "Posix", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // rpm-ostreed: its sessions and transactions (rollback, cleanup).
         .target(
@@ -48,18 +52,29 @@ let package = Package(
             name: "RearguardCore",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        // One HTTP/1.1 exchange per connection over SwiftNIO (Unix socket, TCP, TLS through swift-nio-ssl): the API's
+        // client, the FleetLock client and the HTTP check share it.
+        .target(
+            name: "HTTP1",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict),
         .target(
             name: "RearguardChecks",
-            dependencies: ["RearguardCore", "CResolv", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RearguardCore", "HTTP1", "Posix", "CResolv", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // The agent's API: wire documents, the HTTP server on the Unix socket and its client (plain SwiftNIO HTTP/1).
         .target(
             name: "RearguardAPI",
             dependencies: [
-                "RearguardCore",
+                "RearguardCore", "HTTP1", .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -72,7 +87,8 @@ let package = Package(
         .target(
             name: "RearguardDaemon",
             dependencies: [
-                "RearguardCore", "RearguardChecks", "RearguardAPI", "OSTree", "DBus", "Systemd", "RpmOstree",
+                "RearguardCore", "RearguardChecks", "RearguardAPI", "OSTree", "DBus", "Systemd", "RpmOstree", "Posix",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -80,7 +96,7 @@ let package = Package(
         .target(
             name: "RearguardCLI",
             dependencies: [
-                "RearguardCore", "RearguardChecks", "RearguardAPI", "RearguardDaemon", "OSTree", "DBus", "Systemd",
+                "RearguardCore", "RearguardChecks", "RearguardAPI", "RearguardDaemon", "OSTree", "DBus", "Systemd", "Posix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,7 +114,7 @@ let package = Package(
             name: "rearguard-systemd-probe",
             dependencies: ["DBus", "Systemd", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SystemdProbe", swiftSettings: strict),
-        .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore"], swiftSettings: strict),
+        .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RearguardDaemonTests", dependencies: ["RearguardDaemon", "TestSupport"], swiftSettings: strict),
         // The rpm-ostree client and driver against the stand-in rpm-ostreed on the test guest's bus.
         .testTarget(

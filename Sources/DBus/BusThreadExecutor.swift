@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import Posix
 import Synchronization
 
 /// A serial executor backed by one dedicated thread, so that blocking sd-bus calls never run on
@@ -10,9 +10,10 @@ package final class BusThreadExecutor: SerialExecutor {
 
     /// Starts the thread; it ends after `stop()`.
     package init(name: String) {
-        let thread = Thread { [self] in runLoop() }
-        thread.name = name
-        thread.start()
+        // Without a thread of its own (a thread limit reached), a dedicated dispatch queue runs the loop instead.
+        if !PosixThread.detach(name: name, { [self] in runLoop() }) {
+            DispatchQueue(label: name).async { [self] in runLoop() }
+        }
     }
 
     package func enqueue(_ job: consuming ExecutorJob) {

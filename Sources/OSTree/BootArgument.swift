@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemPackage
 
 /// The kernel's `ostree=/ostree/boot.V/OSNAME/BOOTCSUM/SERIAL` argument, which names the booted deployment.
 public struct BootArgument: Sendable, Equatable {
@@ -34,14 +35,14 @@ extension Sysroot {
     /// Resolves a boot argument the way libostree does: the path is a symlink under the sysroot whose target's
     /// last component is the deployment's `CHECKSUM.SERIAL` folder. Returns (osname, checksum, serial).
     public func resolve(_ argument: BootArgument) throws(OSTreeError) -> (osname: String, checksum: String, serial: Int) {
-        let link = (path as NSString).appendingPathComponent(String(argument.path.dropFirst()))
+        let link = FilePath(path).appending(String(argument.path.dropFirst())).string
         let target: String
         do {
             target = try FileManager.default.destinationOfSymbolicLink(atPath: link)
         } catch {
             throw OSTreeError(.bootedNotFound, "ostree=\(argument.path) resolves to nothing under sysroot \(path)")
         }
-        guard let (checksum, serial) = Self.parseDeploymentName((target as NSString).lastPathComponent) else {
+        guard let (checksum, serial) = Self.parseDeploymentName((FilePath(target).lastComponent?.string ?? "")) else {
             throw OSTreeError(
                 .bootedNotFound, "ostree=\(argument.path) under sysroot \(path) points at \(target), not a deployment")
         }

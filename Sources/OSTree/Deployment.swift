@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One deployment as libostree describes it: plain values, safe to keep and send anywhere.
 public struct Deployment: Sendable, Equatable {

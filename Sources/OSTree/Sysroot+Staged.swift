@@ -1,5 +1,6 @@
 import COSTree
-import Foundation
+import FoundationEssentials
+import SystemPackage
 
 extension Sysroot {
     /// Reads the host's staged deployment from `RUN/ostree/staged-deployment`, the `a{sv}` GVariant file libostree
@@ -7,7 +8,7 @@ extension Sysroot {
     /// finalization is the `locked` key (newer libostree) or the `staged-deployment-locked` file beside it (older).
     /// Returns nil when nothing is staged.
     public func stagedDeployment(runDirectory: String) throws(OSTreeError) -> Deployment? {
-        let file = (runDirectory as NSString).appendingPathComponent("ostree/staged-deployment")
+        let file = FilePath(runDirectory).appending("ostree/staged-deployment").string
         guard FileManager.default.fileExists(atPath: file) else { return nil }
         guard let data = FileManager.default.contents(atPath: file) else {
             throw OSTreeError(.unreadable, "cannot read staged deployment state \(file)")

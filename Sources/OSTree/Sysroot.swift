@@ -1,5 +1,6 @@
 import COSTree
-import Foundation
+import FoundationEssentials
+import SystemPackage
 
 /// An OSTree sysroot opened at a path (owns an `OstreeSysroot *`; not thread-safe, keep it on one actor).
 public final class Sysroot {
@@ -11,15 +12,15 @@ public final class Sysroot {
 
     /// Opens the sysroot at `path` (`ostree_sysroot_new`); it must hold an `ostree/deploy` folder.
     public init(path: String) throws(OSTreeError) {
-        var isDirectory: ObjCBool = false
+        var isDirectory: Bool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw OSTreeError(.notFound, "sysroot \(path) does not exist")
         }
-        guard isDirectory.boolValue else {
+        guard isDirectory else {
             throw OSTreeError(.notASysroot, "sysroot \(path) is not a directory")
         }
-        let deployDir = (path as NSString).appendingPathComponent("ostree/deploy")
-        guard FileManager.default.fileExists(atPath: deployDir, isDirectory: &isDirectory), isDirectory.boolValue else {
+        let deployDir = FilePath(path).appending("ostree/deploy").string
+        guard FileManager.default.fileExists(atPath: deployDir, isDirectory: &isDirectory), isDirectory else {
             throw OSTreeError(.notASysroot, "\(path) is not an OSTree sysroot (no ostree/deploy)")
         }
         // g_file_new_for_path: (transfer full); ostree_sysroot_new takes its own reference.
@@ -73,7 +74,7 @@ public final class Sysroot {
 
     /// The folder of a deployment under this sysroot: `ostree/deploy/OSNAME/deploy/CHECKSUM.SERIAL`.
     public func deploymentDirectory(osname: String, checksum: String, serial: Int) -> String {
-        (path as NSString).appendingPathComponent("ostree/deploy/\(osname)/deploy/\(checksum).\(serial)")
+        FilePath(path).appending("ostree/deploy/\(osname)/deploy/\(checksum).\(serial)").string
     }
 
     /// Copies the facts of one `OstreeDeployment` into a value.

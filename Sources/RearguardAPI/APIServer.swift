@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
+import SystemPackage
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -137,11 +138,11 @@ public final class APIServer: Service, Sendable {
     /// Creates the socket's folder `0750` (in the group) when it is missing; an existing folder is left as it is,
     /// because it may be shared (`/tmp`, `/run`).
     private func prepareFolder(gid: gid_t?) throws(APIError) {
-        let folder = (socketPath as NSString).deletingLastPathComponent
+        let folder = FilePath(socketPath).removingLastComponent().string
         guard !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) else { return }
         // Parents as `mkdir -p` makes them; only the socket's own folder carries the access rule.
         try? FileManager.default.createDirectory(
-            atPath: (folder as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: FilePath(folder).removingLastComponent().string, withIntermediateDirectories: true)
         guard mkdir(folder, 0o750) == 0 || errno == EEXIST else {
             throw APIError(.setup, "cannot create the socket folder \(folder): \(Self.errnoText())", errno: errno)
         }

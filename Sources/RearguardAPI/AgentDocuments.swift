@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RearguardCore
 
 /// One check as status shows it: its health after thresholds, its latest result and recent history.

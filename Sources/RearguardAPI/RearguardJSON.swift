@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The one JSON convention of every Rearguard output: snake_case keys, sorted, ISO-8601 UTC dates.
 public enum RearguardJSON {

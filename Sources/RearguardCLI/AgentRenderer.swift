@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RearguardAPI
 import RearguardCore
 
@@ -89,7 +89,7 @@ enum AgentRenderer {
             let last = check.last
             table.rows.append([
                 check.name, check.kind.rawValue, check.required ? "yes" : "no", check.state.rawValue,
-                last?.status.rawValue ?? "-", last.map { String(format: "%.1fms", $0.latencyMs) } ?? "-",
+                last?.status.rawValue ?? "-", last.map { $0.latencyMs.fixed(1) + "ms" } ?? "-",
                 TableDate.string(last?.observedAt), last.map { firstLine($0.message) } ?? "-",
             ])
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import RearguardCore
+import Posix
 
 /// `--config-dir`, shared by every command that reads the config itself.
 struct ConfigOptions: ParsableArguments {
@@ -15,7 +16,7 @@ struct ConfigOptions: ParsableArguments {
         do {
             return try ConfigLoader.load(directories: directories)
         } catch {
-            FileHandle.standardError.write(Data(((preface.map { $0 + "\n" } ?? "") + error.description + "\n").utf8))
+            FileIO.write(((preface.map { $0 + "\n" } ?? "") + error.description + "\n"))
             throw code
         }
     }

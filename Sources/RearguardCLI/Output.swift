@@ -1,11 +1,13 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Posix
+import RearguardCore
 
 /// Data goes to stdout, diagnostics to stderr (STYLE U3).
 enum Output {
     /// Writes a line to standard error.
     static func diagnostic(_ line: String) {
-        FileHandle.standardError.write(Data("rearguard: \(line)\n".utf8))
+        FileIO.write("rearguard: \(line)\n")
     }
 
     /// Reports a failure on stderr and returns the exit code for it (1).
@@ -19,11 +21,9 @@ enum Output {
 enum TableDate {
     static func string(_ date: Date?) -> String {
         guard let date else { return "-" }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-        return formatter.string(from: date)
+        // ISO 8601 in UTC ("2026-12-06T05:01:03Z") without ICU; keep the date and the minute.
+        let iso = date.formatted(Date.ISO8601FormatStyle())
+        return iso.prefix(10) + " " + iso.dropFirst(11).prefix(5) + " UTC"
     }
 }
 
@@ -37,7 +37,7 @@ struct TextTable {
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in
             row.enumerated().map { column, cell in
-                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                column == row.count - 1 ? cell : cell.padded(to: widths[column])
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
     }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import DBus
-import Foundation
+import FoundationEssentials
 import Logging
 import RearguardAPI
 import RearguardChecks
@@ -58,12 +58,12 @@ public struct CheckReport: Codable, Sendable, Equatable {
         if json { return try RearguardJSON.string(self) + "\n" }
         let header = ["NAME", "KIND", "REQUIRED", "STATUS", "LATENCY", "MESSAGE"]
         let rows = results.map { r in
-            [r.name, r.kind.rawValue, r.required ? "yes" : "no", r.status.rawValue, String(format: "%.1fms", r.latencyMs),
+            [r.name, r.kind.rawValue, r.required ? "yes" : "no", r.status.rawValue, r.latencyMs.fixed(1) + "ms",
              r.message.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""]
         }
         let widths = (0..<header.count - 1).map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in i < widths.count ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0) : c }
+            cells.enumerated().map { i, c in i < widths.count ? c.padded(to: widths[i]) : c }
                 .joined(separator: "  ")
         }
         if results.isEmpty { return "no checks configured\n" }

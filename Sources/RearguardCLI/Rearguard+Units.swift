@@ -1,10 +1,12 @@
 import ArgumentParser
 import DBus
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import RearguardAPI
 import RearguardCore
 import Systemd
+import Posix
 
 extension Rearguard {
     /// `rearguard units NAME... [--json] [--watch]`: unit state straight from systemd over sd-bus.
@@ -65,7 +67,7 @@ extension Rearguard {
                     guard case .state(let status) = event else { continue }
                     // One write per line, unbuffered, so a pipe sees each change at once.
                     let line = json ? String(decoding: try encoder.encode(UnitJSON(state: status.unitState)), as: UTF8.self) : Self.line(status.unitState)
-                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                    FileIO.write((line + "\n"), to: STDOUT_FILENO)
                 }
             } catch let error as BusError {
                 Self.fail(error, address: address)
@@ -73,13 +75,13 @@ extension Rearguard {
         }
 
         static func fail(_ error: Any, address: String) -> Never {
-            FileHandle.standardError.write(Data("rearguard units: bus \(address): \(error)\n".utf8))
-            Foundation.exit(1)
+            FileIO.write("rearguard units: bus \(address): \(error)\n")
+            Glibc.exit(1)
         }
 
         /// One human-readable line per unit.
         static func line(_ s: UnitState) -> String {
-            let changed = s.changedAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
+            let changed = s.changedAt.map { $0.formatted(Date.ISO8601FormatStyle()) } ?? "-"
             let result = s.result.isEmpty ? "-" : s.result
             let invocation = s.invocationID.isEmpty ? "-" : s.invocationID
             return "\(s.unit) load=\(s.loadState) active=\(s.activeState) sub=\(s.subState) result=\(result) "

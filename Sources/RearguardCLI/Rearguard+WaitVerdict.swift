@@ -1,7 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import RearguardCore
 import RearguardDaemon
+import Posix
 
 extension Rearguard {
     /// `rearguard wait-verdict`: the boot gate, run by a oneshot unit that `boot-complete.target` requires.
@@ -42,10 +44,10 @@ extension Rearguard {
             var said = ""
             while true {
                 let bootID = (try? String(contentsOfFile: settings.host.bootId, encoding: .utf8))?
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                    .trimmed
                 let (verdict, line) = Self.judge(store.peek(), bootID: bootID, statePath: store.path)
                 if line != said {
-                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                    FileIO.write((line + "\n"), to: STDOUT_FILENO)
                     said = line
                 }
                 switch verdict {

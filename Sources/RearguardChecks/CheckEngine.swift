@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import RearguardCore
 
@@ -55,16 +55,23 @@ public struct CheckEngine: Sendable {
         let deadline = start.advanced(by: spec.timeout)
         let check = healthCheck(for: spec)
         let overrun = check.overrun
+        let limit = deadline.advanced(by: grace)
+        let slot = ProbeSlot()
         let outcome = await withTaskGroup(of: ProbeOutcome?.self) { group in
-            group.addTask { await check.probe(until: deadline) }
             group.addTask {
-                try? await Task.sleep(until: deadline.advanced(by: grace), clock: .continuous)
-                return Task.isCancelled ? nil : overrun
+                let outcome = await ProbeSlot.$current.withValue(slot) { await check.probe(until: deadline) }
+                slot.offer(outcome)
+                return outcome
             }
-            var first: ProbeOutcome?
-            while first == nil, let next = await group.next() { first = next }
+            group.addTask {
+                try? await Task.sleep(until: limit, clock: .continuous)
+                return nil
+            }
+            _ = await group.next()
             group.cancelAll()
-            return first ?? overrun
+            // Whichever task came back first, the slot says whether the probe had its answer by the limit: a result
+            // and its deadline arriving together on a busy pool keep the result.
+            return slot.outcome(readyBy: limit) ?? overrun
         }
         // A round cut short by cancellation (shutdown) learned nothing about the service.
         let seen = Task.isCancelled ? ProbeOutcome.unknown("cancelled") : outcome

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 import RearguardCore
 
 /// Sends a DHCPDISCOVER (expects an OFFER) or DHCPINFORM (expects an ACK) out of one interface.
@@ -25,7 +25,7 @@ public struct DHCPCheck: HealthCheck {
 
     static func mac(of interface: String) -> [UInt8]? {
         guard let text = try? String(contentsOfFile: "/sys/class/net/\(interface)/address", encoding: .utf8) else { return nil }
-        let bytes = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").compactMap { UInt8($0, radix: 16) }
+        let bytes = text.trimmed.split(separator: ":").compactMap { UInt8($0, radix: 16) }
         return bytes.count == 6 ? bytes : nil
     }
 

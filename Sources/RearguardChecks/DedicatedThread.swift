@@ -1,4 +1,4 @@
-import Foundation
+import Posix
 import Synchronization
 
 /// Resumes a continuation exactly once, whichever of the work or a cancellation comes first.
@@ -40,19 +40,45 @@ final class ResumeOnce<T: Sendable>: Sendable {
     }
 }
 
+/// Where a probe's result lands the moment it is known, stamped on the thread that produced it: the engine's deadline
+/// timer reads it, so a result that was ready in time is kept even when the task that carries it back (or the timer
+/// itself) waited for a busy cooperative pool.
+final class ProbeSlot: Sendable {
+    private let state = Mutex<(outcome: ProbeOutcome, at: ContinuousClock.Instant)?>(nil)
+
+    /// The slot of the check the current task runs, if the engine set one.
+    @TaskLocal static var current: ProbeSlot?
+
+    /// Keeps the first outcome offered.
+    func offer(_ outcome: ProbeOutcome, at instant: ContinuousClock.Instant = .now) {
+        state.withLock { if $0 == nil { $0 = (outcome, instant) } }
+    }
+
+    /// The outcome, if one was ready by `limit`.
+    func outcome(readyBy limit: ContinuousClock.Instant) -> ProbeOutcome? {
+        state.withLock { s in s.flatMap { $0.at <= limit ? $0.outcome : nil } }
+    }
+}
+
 /// Runs blocking probe work (sockets, waitpid) on its own thread so it never occupies the
 /// cooperative pool; on task cancellation the caller gets `cancelled` at once and the thread
-/// finishes on its own deadline.
+/// finishes on its own deadline. A `ProbeOutcome` is also offered to the engine's slot from the thread.
 enum DedicatedThread {
     static func run<T: Sendable>(name: String, cancelled: T, _ body: @escaping @Sendable () -> T) async -> T {
         let once = ResumeOnce<T>()
+        let slot = ProbeSlot.current
+        let work: @Sendable () -> Void = {
+            let value = body()
+            if let outcome = value as? ProbeOutcome { slot?.offer(outcome) }
+            once.resume(value)
+        }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 once.attach(continuation)
-                let thread = Thread { once.resume(body()) }
-                thread.name = name
-                thread.stackSize = 512 * 1024
-                thread.start()
+                if !PosixThread.detach(name: name, work) {
+                    // No thread to be had (a thread limit): block this one rather than not probing at all.
+                    work()
+                }
             }
         } onCancel: {
             once.resume(cancelled)

@@ -102,7 +102,7 @@ public struct ExecCheck: HealthCheck {
         }
         // Whatever the program left behind in its group goes too.
         kill(-pid, SIGKILL)
-        let text = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: output, as: UTF8.self).trimmed
         let suffix = text.isEmpty ? "" : ": \(text)"
         if timedOut { return .fail("timeout, killed\(suffix)") }
         let exited = status & 0x7f == 0

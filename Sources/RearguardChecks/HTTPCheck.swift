@@ -1,10 +1,13 @@
-import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import FoundationEssentials
+import Glibc
+import HTTP1
 import RearguardCore
 
-/// GETs a URL through Foundation's URLSession (libcurl on Linux) and checks status and body.
+/// GETs a URL (http or https) through the shared SwiftNIO HTTP/1 client and checks status and body.
+///
+/// SwiftNIO rather than async-http-client: the agent already runs NIO for its API, and `HTTP1Client` adds one
+/// exchange per connection on top of it; async-http-client would add its connection pool, its own Foundation
+/// imports and a second copy of the HTTP state machine, for one GET every few seconds.
 public struct HTTPCheck: HealthCheck {
     /// What to fetch and expect.
     public let target: HTTPTarget
@@ -12,57 +15,50 @@ public struct HTTPCheck: HealthCheck {
     /// A check for `target`.
     public init(target: HTTPTarget) { self.target = target }
 
-    /// Fetches once; returns at the deadline at the latest (the request is cancelled then).
+    /// Fetches once; returns at the deadline at the latest.
     public func probe(until deadline: ContinuousClock.Instant) async -> ProbeOutcome {
-        guard let url = URL(string: target.url) else { return .fail("bad url \(target.url)") }
-        let remaining = ConfigDuration.seconds(ContinuousClock.now.duration(to: deadline))
-        guard remaining > 0 else { return .fail("timeout") }
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = remaining
-        configuration.timeoutIntervalForResource = remaining
-        configuration.requestCachePolicy = .reloadIgnoringLocalAndRemoteCacheData
-        let session = URLSession(configuration: configuration)
-        defer { session.invalidateAndCancel() }
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalAndRemoteCacheData, timeoutInterval: remaining)
-        request.setValue("rearguard", forHTTPHeaderField: "User-Agent")
-        let target = self.target
-        let once = ResumeOnce<ProbeOutcome>()
-        let task = session.dataTask(with: request) { data, response, error in
-            once.resume(Self.judge(data: data, response: response, error: error, target: target))
-        }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                once.attach(continuation)
-                task.resume()
+        guard let request = Self.request(for: target.url) else { return .fail("bad url \(target.url)") }
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        guard remaining > .zero else { return .fail("timeout") }
+        let answer: HTTP1Client.Answer
+        do {
+            answer = try await HTTP1Client(target: request.target, timeout: remaining)
+                .request(.GET, request.path, headers: [("user-agent", "rearguard")])
+        } catch let error as APIError {
+            switch error.code {
+            case .timeout: return .fail("timeout")
+            case .unreachable where error.errno == ECONNREFUSED: return .fail("connection refused")
+            default: return .fail(error.message)
             }
-        } onCancel: {
-            task.cancel()
-            once.resume(.fail("timeout"))
+        } catch {
+            return .fail(Task.isCancelled ? "timeout" : "\(error)".lowercased())
         }
+        return Self.judge(status: answer.status, body: answer.body, target: target)
     }
 
-    static func judge(data: Data?, response: URLResponse?, error: (any Error)?, target: HTTPTarget) -> ProbeOutcome {
-        if let error {
-            let e = error as NSError
-            if e.domain == NSURLErrorDomain {
-                switch e.code {
-                case NSURLErrorTimedOut, NSURLErrorCancelled: return .fail("timeout")
-                case NSURLErrorCannotConnectToHost: return .fail("connection refused")
-                default: break
-                }
-            }
-            return .fail(e.localizedDescription.lowercased())
-        }
-        guard let http = response as? HTTPURLResponse else { return .fail("no http response") }
-        let code = http.statusCode
+    /// Where a URL points: host, port, TLS and the request target (path and query).
+    static func request(for text: String) -> (target: HTTP1Client.Target, path: String)? {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              var host = url.host(percentEncoded: false), !host.isEmpty
+        else { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let tls = scheme == "https"
+        let port = url.port ?? (tls ? 443 : 80)
+        var path = url.path(percentEncoded: true)
+        if path.isEmpty { path = "/" }
+        if let query = url.query(percentEncoded: true) { path += "?" + query }
+        return (.tcp(host: host, port: port, tls: tls), path)
+    }
+
+    static func judge(status code: Int, body: [UInt8], target: HTTPTarget) -> ProbeOutcome {
         if let expected = target.expectStatus {
             guard code == expected else { return .fail("status \(code), expected \(expected)") }
         } else {
             guard (200...399).contains(code) else { return .fail("status \(code)") }
         }
         if let needle = target.expectBody {
-            let body = String(decoding: data ?? Data(), as: UTF8.self)
-            guard body.contains(needle) else { return .fail("status \(code), body lacks \"\(needle)\"") }
+            let text = String(decoding: body, as: UTF8.self)
+            guard text.contains(needle) else { return .fail("status \(code), body lacks \"\(needle)\"") }
         }
         return .pass("status \(code)")
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 import RearguardCore
 
 /// Sends one NTPv4 client (mode 3) request over a connected UDP socket and judges the server's reply.
@@ -59,7 +59,7 @@ public struct NTPCheck: HealthCheck {
         // Receive/transmit times are server clock; the origin echo proved the reply is ours.
         let t2 = timestamp(r[32..<40]), t3 = timestamp(r[40..<48])
         let offset = ((t2 - t1) + (t3 - t4)) / 2
-        let offsetText = String(format: "%.3fms", offset * 1000)
+        let offsetText = (offset * 1000).fixed(3) + "ms"
         if stratum == 0 {
             let kiss = String(decoding: r[12..<16].filter { $0 >= 0x20 && $0 < 0x7f }, as: UTF8.self)
             return .fail("stratum 0 (unsynchronised\(kiss.isEmpty ? "" : ", kiss code \(kiss)")), leap \(li)")

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 import RearguardCore
 
 /// Why a probe got no usable answer; its `message` is what a `CheckResult` shows.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RearguardCore
 
 /// Remembers restarts of watched units so a unit check can tell "active" from "active but flapping".

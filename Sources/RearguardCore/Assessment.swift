@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The boot assessment: a pure state machine (STYLE K3). An actor feeds it events (a boot, check verdicts,
 /// rollback outcomes, admin requests) and performs the actions it returns, in order. It owns the memory

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the assessment remembers across restarts and reboots (kept under /var, which survives a rollback).
 public struct AssessmentMemory: Sendable, Equatable, Codable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The outcome of one run of one check.
 public enum CheckStatus: String, Sendable, Codable, Equatable {

@@ -1,4 +1,3 @@
-import TOMLKit
 
 /// A value read from config together with the file it came from, so later errors can name it.
 public struct Sourced<Value: Sendable & Equatable>: Sendable, Equatable {
@@ -92,11 +91,9 @@ public struct ConfigFragment: Sendable, Equatable {
         var fragment = ConfigFragment(file: file)
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            return (fragment, [ConfigIssue(code: .syntax, file: file, key: nil, line: error.source.begin.line, reason: error.description.lowercased())])
+            table = try TOMLTable(parsing: text)
         } catch {
-            return (fragment, [ConfigIssue(code: .syntax, file: file, key: nil, reason: "\(error)")])
+            return (fragment, [ConfigIssue(code: .syntax, file: file, key: nil, line: error.line, reason: error.reason)])
         }
         var issues: [ConfigIssue] = []
         for key in table.keys.sorted() {
@@ -200,7 +197,7 @@ private struct TableReader {
     var used: Set<String> = []
     var issues: [ConfigIssue] = []
 
-    init(_ value: any TOMLValueConvertible, file: String, path: String, issues: inout [ConfigIssue]) {
+    init(_ value: TOMLValue, file: String, path: String, issues: inout [ConfigIssue]) {
         self.table = value.table
         self.file = file
         self.path = path
@@ -209,7 +206,7 @@ private struct TableReader {
         }
     }
 
-    private mutating func raw(_ key: String) -> (any TOMLValueConvertible)? {
+    private mutating func raw(_ key: String) -> TOMLValue? {
         used.insert(key)
         return table?[key]
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemPackage
 
 /// All fragments merged (stage 2 of STYLE L3).
 ///
@@ -73,9 +74,9 @@ public enum ConfigLoader {
         var issues: [ConfigIssue] = []
         let fm = FileManager.default
         for directory in directories {
-            var isDirectory: ObjCBool = false
+            var isDirectory: Bool = false
             guard fm.fileExists(atPath: directory, isDirectory: &isDirectory) else { continue }
-            guard isDirectory.boolValue else {
+            guard isDirectory else {
                 issues.append(ConfigIssue(code: .unreadable, file: directory, key: nil, reason: "not a directory"))
                 continue
             }
@@ -87,7 +88,7 @@ public enum ConfigLoader {
                 continue
             }
             for name in names where name.hasSuffix(".toml") && !name.hasPrefix(".") {
-                let path = (directory as NSString).appendingPathComponent(name)
+                let path = FilePath(directory).appending(name).string
                 if let target = try? fm.destinationOfSymbolicLink(atPath: path), target == "/dev/null" {
                     byName[name] = .some(nil)
                 } else {

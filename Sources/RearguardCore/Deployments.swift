@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a deployment is to the running system, computed from the booted one (never from libostree's
 /// `query_deployments_for`, which answers wrongly for a sysroot that is not the running root).

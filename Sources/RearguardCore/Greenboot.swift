@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemPackage
 
 /// greenboot compatibility: its check scripts become `command` checks.
 public enum Greenboot {
@@ -14,11 +15,11 @@ public enum Greenboot {
         for (folder, isRequired) in [("required.d", true), ("wanted.d", false)] {
             var byName: [String: String] = [:]
             for root in roots {
-                let dir = (root as NSString).appendingPathComponent(folder)
+                let dir = FilePath(root).appending(folder).string
                 for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where !name.hasPrefix(".") {
-                    let path = (dir as NSString).appendingPathComponent(name)
-                    var isDirectory: ObjCBool = false
-                    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                    let path = FilePath(dir).appending(name).string
+                    var isDirectory: Bool = false
+                    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory,
                         FileManager.default.isExecutableFile(atPath: path)
                     else { continue }
                     byName[name] = path

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The effective configuration written back as TOML, with every default filled in.
 extension Settings {
@@ -6,8 +6,8 @@ extension Settings {
     public func renderTOML() -> String {
         var out: [String] = []
         func q(_ s: String) -> String {
-            var e = s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            e = e.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\t", with: "\\t")
+            var e = s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+            e = e.replacing("\n", with: "\\n").replacing("\t", with: "\\t")
             return "\"\(e)\""
         }
         func d(_ duration: Duration) -> String { q(ConfigDuration.render(duration)) }

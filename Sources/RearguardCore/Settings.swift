@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `[host]`: where the host's pieces are, as seen from inside the container.
 public struct HostSettings: Sendable, Equatable {

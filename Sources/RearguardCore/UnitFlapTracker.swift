@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Remembers when a unit last restarted, from its `NRestarts` and `InvocationID` (pure, no I/O).
 public struct UnitFlapTracker: Sendable, Equatable {

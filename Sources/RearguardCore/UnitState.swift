@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The state of one systemd unit as Rearguard sees it (systemd's own names for the values).
 public struct UnitState: Sendable, Equatable, Codable {

@@ -1,5 +1,4 @@
-import Foundation
-import TOMLKit
+import FoundationEssentials
 
 /// What Zincati's own drop-ins say about the fleet, read as Zincati reads them (the layering Rearguard's own config
 /// uses, `ConfigLoader.fragmentFiles`): `*.toml` in each folder, a later folder's file of the same name replacing an
@@ -29,7 +28,7 @@ public enum ZincatiConfig {
     public static func read(directories: [String]) -> Fleet {
         var fleet = Fleet()
         for path in (try? ConfigLoader.fragmentFiles(in: directories)) ?? [] {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8), let table = try? TOMLTable(string: text) else { continue }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), let table = try? TOMLTable(parsing: text) else { continue }
             if let updates = table["updates"]?.table {
                 if let strategy = updates["strategy"]?.string { fleet.strategy = strategy }
                 if let url = updates["fleet_lock"]?.table?["base_url"]?.string { fleet.baseURL = url }

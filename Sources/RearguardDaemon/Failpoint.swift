@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 import Logging
+import Posix
 
 /// Named points in the rollback path where the fault tests stop the real process (SIGSTOP) so they can SIGKILL it
 /// there, the way libostree and rpm-ostree inject faults for their own tests. Set `REARGUARD_FAILPOINT=<name>`;
@@ -23,7 +24,7 @@ public enum Failpoint: String, Sendable, CaseIterable {
     public func reach(_ logger: Logger) {
         guard Self.selected == self else { return }
         logger.warning("failpoint \(rawValue) reached: stopping", metadata: ["failpoint": .string(rawValue)])
-        FileHandle.standardError.write(Data("rearguard: failpoint \(rawValue) reached\n".utf8))
+        FileIO.write("rearguard: failpoint \(rawValue) reached\n")
         raise(SIGSTOP)
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemPackage
 import RearguardAPI
 import RearguardCore
 
@@ -23,7 +24,7 @@ public struct FileStateStore: StateStore {
 
     /// The agent's store: `state.json` in `[host] state_dir`.
     public init(stateDirectory: String) {
-        self.init(path: (stateDirectory as NSString).appendingPathComponent("state.json"))
+        self.init(path: FilePath(stateDirectory).appending("state.json").string)
     }
 
     private struct Header: Decodable { var schemaVersion: Int }
@@ -93,10 +94,10 @@ public struct FileStateStore: StateStore {
 
     /// The newest `state.json.corrupt-*` beside the state file, if any.
     private func keptAside() -> String? {
-        let directory = (path as NSString).deletingLastPathComponent
-        let prefix = (path as NSString).lastPathComponent + ".corrupt-"
+        let directory = FilePath(path).removingLastComponent().string
+        let prefix = (FilePath(path).lastComponent?.string ?? "") + ".corrupt-"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { $0.hasPrefix(prefix) }.sorted().last.map { (directory as NSString).appendingPathComponent($0) }
+        return names.filter { $0.hasPrefix(prefix) }.sorted().last.map { FilePath(directory).appending($0).string }
     }
 
     /// Moves an unusable file aside as `state.json.corrupt-<unix time>` so it is never read again nor lost.
@@ -135,7 +136,7 @@ public struct FileStateStore: StateStore {
     /// (`O_EXCL | O_NOFOLLOW`), so nothing planted under its name is written through; `rename` replaces a link at
     /// `path` itself, never its target.
     static func writeAtomically(_ data: Data, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = FilePath(path).removingLastComponent().string
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temp = "\(path).tmp-\(getpid())"
         unlink(temp)

@@ -1,5 +1,7 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Posix
+import SystemPackage
 import OSTree
 import RearguardCore
 
@@ -74,9 +76,9 @@ public struct OSTreeDeploymentSource: DeploymentSource {
         try root.load()
         var deployments = try root.deployments()
         guard !deployments.isEmpty else {
-            let loader = (sysroot as NSString).appendingPathComponent("boot/loader")
+            let loader = FilePath(sysroot).appending("boot/loader").string
             let hint = FileManager.default.fileExists(atPath: loader)
-                ? "" : " (no boot/loader: is the host's /boot mounted at \((sysroot as NSString).appendingPathComponent("boot"))?)"
+                ? "" : " (no boot/loader: is the host's /boot mounted at \(FilePath(sysroot).appending("boot").string)?)"
             throw OSTreeError(.noDeployments, "sysroot \(sysroot) has no deployments\(hint)")
         }
 
@@ -128,14 +130,12 @@ public struct OSTreeDeploymentSource: DeploymentSource {
     }
 
     private func readCommandLine() throws(OSTreeError) -> String {
-        var isDirectory: ObjCBool = false
+        var isDirectory: Bool = false
         guard FileManager.default.fileExists(atPath: cmdline, isDirectory: &isDirectory) else {
             throw OSTreeError(.notFound, "kernel command line \(cmdline) does not exist")
         }
-        // FileHandle reads to the end whatever stat says: /proc/cmdline reports size 0.
-        guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: cmdline),
-              let data = try? handle.readToEnd() ?? Data(), let text = String(data: data, encoding: .utf8)
-        else {
+        // Read to the end whatever stat says: /proc/cmdline reports size 0.
+        guard !isDirectory, let bytes = FileIO.read(cmdline), let text = String(validating: bytes, as: UTF8.self) else {
             throw OSTreeError(.unreadable, "cannot read kernel command line \(cmdline)")
         }
         return text

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,7 @@ public final class StateLock: Sendable {
 
     /// Takes the lock, creating the folder and the file when needed; throws naming the holder when another agent has it.
     public init(stateDirectory: String) throws(StateLockError) {
-        path = (stateDirectory as NSString).appendingPathComponent("agent.lock")
+        path = FilePath(stateDirectory).appending("agent.lock").string
         do {
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         } catch {
@@ -49,7 +50,7 @@ public final class StateLock: Sendable {
         var buffer = [UInt8](repeating: 0, count: 32)
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { return nil }
-        let text = String(decoding: buffer.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: buffer.prefix(n), as: UTF8.self).trimmed
         return Int32(text) != nil ? text : nil
     }
 }

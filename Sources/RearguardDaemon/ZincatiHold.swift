@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemPackage
 
 /// Holds Zincati with a runtime drop-in `<zincati_config_dir>/99-rearguard-hold.toml` (`[updates] enabled = false`).
 ///
@@ -27,7 +28,7 @@ public struct ZincatiHold: Sendable {
     }
 
     /// The drop-in's full path.
-    public var path: String { (directory as NSString).appendingPathComponent(Self.fileName) }
+    public var path: String { FilePath(directory).appending(Self.fileName).string }
 
     /// Writes the drop-in atomically (temp file, fsync, rename), creating the folder when missing.
     public func assert() throws {

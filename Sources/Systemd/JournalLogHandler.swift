@@ -1,7 +1,8 @@
 import CSystemd
-import Foundation
+import FoundationEssentials
 import Glibc
 import Logging
+import Posix
 
 /// A swift-log handler that writes structured entries to journald (`sd_journal_sendv_with_location`).
 ///
@@ -121,6 +122,6 @@ public struct StderrLogHandler: LogHandler {
         for (k, v) in all.sorted(by: { $0.key < $1.key }) { line += " \(k)=\(v)" }
         if let error = event.error { line += " error=\(error)" }
         line += "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        FileIO.write(line)
     }
 }

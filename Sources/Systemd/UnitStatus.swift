@@ -1,5 +1,5 @@
 import DBus
-import Foundation
+import FoundationEssentials
 
 /// Everything Rearguard reads about one unit (`org.freedesktop.systemd1.Unit` and `.Service`).
 public struct UnitStatus: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import CSystemd
 import DBus
-import Foundation
+import FoundationEssentials
+import Posix
 import Glibc
 import Logging
 import Synchronization
@@ -59,15 +60,17 @@ public enum UnitWatch {
             return
         }
         continuation.onTermination = { _ in cancel.fire() }
-        let thread = Thread {
+        let started = PosixThread.detach(name: "rearguard-unit-watch") {
             WatchLoop(
                 units: units, address: address, callTimeout: callTimeout, backoff: backoff, logger: logger, cancel: cancel,
                 emit: { event in if let e = transform(event) { continuation.yield(e) } }
             ).run(finish: { continuation.finish(throwing: $0) })
             cancel.close()
         }
-        thread.name = "rearguard-unit-watch"
-        thread.start()
+        if !started {
+            cancel.close()
+            continuation.finish(throwing: BusError(returned: -EAGAIN, function: "pthread_create", message: "cannot start the unit watch thread"))
+        }
     }
 }
 

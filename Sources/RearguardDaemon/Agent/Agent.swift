@@ -1,5 +1,5 @@
 import DBus
-import Foundation
+import FoundationEssentials
 import Glibc
 import Logging
 import RearguardAPI
@@ -157,7 +157,7 @@ public actor Agent {
     private func readBootID() {
         let path = env.settings.host.bootId
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let id = text.trimmed
             if !id.isEmpty {
                 bootID = id
                 doubts[.bootID] = nil

@@ -1,25 +1,26 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// One HTTP/1.1 request per connection through SwiftNIO's client pipeline, to a Unix socket (the agent's API) or a
-/// TCP host (a FleetLock server). Plain HTTP only.
+/// TCP host (a FleetLock server, an HTTP check), optionally over TLS (swift-nio-ssl, the system's trust store).
 public struct HTTP1Client: Sendable {
     /// Where the request goes.
     public enum Target: Sendable, CustomStringConvertible {
         /// A Unix socket path.
         case unix(String)
-        /// A TCP host and port.
-        case tcp(host: String, port: Int)
+        /// A TCP host and port, with TLS when `tls` (the certificate must be valid for `host`).
+        case tcp(host: String, port: Int, tls: Bool = false)
 
         public var description: String {
             switch self {
             case .unix(let path): path
-            case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            case .tcp(let host, let port, _): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
             }
         }
     }
@@ -70,8 +71,17 @@ public struct HTTP1Client: Sendable {
         let host: String
         do {
             let bootstrap = ClientBootstrap(group: eventLoopGroup).connectTimeout(TimeAmount(timeout))
+            let tls: (context: NIOSSLContext, hostname: String?)?
+            if case .tcp(let name, _, true) = target {
+                tls = (try Self.tlsContext(), Self.isAddress(name) ? nil : name)
+            } else {
+                tls = nil
+            }
             let setup: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.hostname))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
                 }
@@ -80,12 +90,15 @@ public struct HTTP1Client: Sendable {
             case .unix(let path):
                 host = "localhost"
                 channel = try await bootstrap.connect(unixDomainSocketPath: path, channelInitializer: setup)
-            case .tcp(let name, let port):
+            case .tcp(let name, let port, _):
                 host = name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)"
                 channel = try await bootstrap.connect(host: name, port: port, channelInitializer: setup)
             }
+        } catch let error as NIOSSLError {
+            throw APIError(.unreachable, "cannot set up TLS to \(target): \(error)")
         } catch {
             let code = (error as? IOError)?.errnoCode
+                ?? ((error as? NIOConnectionError)?.connectionErrors.lazy.compactMap { ($0.error as? IOError)?.errnoCode }.first)
             let reason = code.map { String(cString: strerror($0)) } ?? "\(error)"
             throw APIError(.unreachable, "cannot connect to \(target): \(reason)", errno: code)
         }
@@ -109,5 +122,18 @@ public struct HTTP1Client: Sendable {
             }
             throw APIError(.badResponse, "\(target) closed the connection before answering \(path)")
         }
+    }
+
+    /// One TLS client context for the process, made on first use: it reads the system's trust store once.
+    private static func tlsContext() throws -> NIOSSLContext {
+        try sharedTLS.get()
+    }
+
+    private static let sharedTLS = Result { try NIOSSLContext(configuration: .makeClientConfiguration()) }
+
+    private static func isAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 }
