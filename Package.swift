@@ -3,6 +3,12 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+/// Where libostree-dev and libglib2.0-dev put the headers `pkg-config --cflags ostree-1` names (Debian and Fedora
+/// layouts; a folder that does not exist is ignored).
+let ostreeHeaders = ["/usr/include/ostree-1", "/usr/include/gio-unix-2.0", "/usr/include/glib-2.0"]
+    + ["x86_64-linux-gnu", "aarch64-linux-gnu"].map { "/usr/lib/\($0)/glib-2.0/include" }
+    + ["/usr/lib64/glib-2.0/include", "/usr/lib/glib-2.0/include"]
+
 let package = Package(
     name: "Rearguard",
     platforms: [.macOS(.v14)],
@@ -20,9 +26,9 @@ let package = Package(
     ],
     targets: [
         // C libraries (STYLE C1): module maps and shims only.
-        .systemLibrary(
-            name: "COSTree", pkgConfig: "ostree-1",
-            providers: [.apt(["libostree-dev"]), .yum(["ostree-devel"])]),
+        // libostree's headers only (no pkgConfig: its link flags would load libostree into every command); the OSTree
+        // target opens the library at run time and passes the header paths below.
+        .systemLibrary(name: "COSTree", providers: [.apt(["libostree-dev"]), .yum(["ostree-devel"])]),
         .systemLibrary(name: "CResolv", providers: [.apt(["libc6-dev"]), .yum(["glibc-devel"])]),
         .systemLibrary(
             name: "CSystemd", pkgConfig: "libsystemd",
@@ -32,7 +38,9 @@ let package = Package(
         .target(name: "Posix", swiftSettings: strict),
 
         // Swift wrappers over the C libraries.
-        .target(name: "OSTree", dependencies: ["COSTree", .product(name: "SystemPackage", package: "swift-system")], swiftSettings: strict),
+        .target(
+            name: "OSTree", dependencies: ["COSTree", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict + [.unsafeFlags(ostreeHeaders.flatMap { ["-Xcc", "-I\($0)"] })]),
         // D-Bus over sd-bus: the bus (reconnecting, on its own thread), the message, the errors. The two
         // clients below build on it; neither knows the other.
         .target(

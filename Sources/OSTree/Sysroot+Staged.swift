@@ -1,4 +1,4 @@
-import COSTree
+internal import COSTree
 import FoundationEssentials
 import SystemPackage
 
@@ -24,7 +24,7 @@ extension Sysroot {
         return Deployment(
             index: 0, osname: target.osname, checksum: target.checksum, serial: target.serial,
             bootChecksum: target.bootChecksum, version: version, timestamp: timestamp,
-            origin: Self.origin(ofDeploymentDirectory: directory), isPinned: false, isStaged: true,
+            origin: origin(ofDeploymentDirectory: directory), isPinned: false, isStaged: true,
             isFinalizationLocked: target.isLocked || FileManager.default.fileExists(atPath: file + "-locked"),
             unlocked: .none)
     }
@@ -37,29 +37,29 @@ extension Sysroot {
     private func parseStagedState(_ data: Data, file: String) throws(OSTreeError) -> StagedTarget {
         let bad = { (why: String) in OSTreeError(.badStagedState, "staged deployment state \(file) \(why)") }
         // g_bytes_new copies the data; g_variant_new_from_bytes with trusted=FALSE validates on access.
-        let bytes = data.withUnsafeBytes { g_bytes_new($0.baseAddress, gsize($0.count)) }
-        defer { g_bytes_unref(bytes) }
-        let type = g_variant_type_new("a{sv}")
-        defer { g_variant_type_free(type) }
+        let bytes = data.withUnsafeBytes { lib.g_bytes_new($0.baseAddress, gsize($0.count)) }
+        defer { lib.g_bytes_unref(bytes) }
+        let type = lib.g_variant_type_new("a{sv}")
+        defer { lib.g_variant_type_free(type) }
         // g_variant_new_from_bytes: (transfer none) floating reference; sink it to own it.
-        guard let state = g_variant_new_from_bytes(type, bytes, 0).flatMap({ g_variant_ref_sink($0) }) else {
+        guard let state = lib.g_variant_new_from_bytes(type, bytes, 0).flatMap({ lib.g_variant_ref_sink($0) }) else {
             throw bad("is not a GVariant a{sv}")
         }
-        defer { g_variant_unref(state) }
-        guard let target = GVariantDict.lookup(state, "target", type: "a{sv}") else {
+        defer { lib.g_variant_unref(state) }
+        guard let target = GVariantDict(lib: lib).lookup(state, "target", type: "a{sv}") else {
             throw bad("has no target")
         }
-        defer { g_variant_unref(target) }
-        guard let name = GVariantDict.string(target, "name"),
-              let osname = GVariantDict.string(target, "osname"),
-              let bootChecksum = GVariantDict.string(target, "bootcsum")
+        defer { lib.g_variant_unref(target) }
+        guard let name = GVariantDict(lib: lib).string(target, "name"),
+              let osname = GVariantDict(lib: lib).string(target, "osname"),
+              let bootChecksum = GVariantDict(lib: lib).string(target, "bootcsum")
         else { throw bad("lacks name, osname or bootcsum") }
         guard let (checksum, serial) = Self.parseDeploymentName(name) else {
             throw bad("names '\(name)', not CHECKSUM.SERIAL")
         }
         return StagedTarget(
             osname: osname, checksum: checksum, serial: serial, bootChecksum: bootChecksum,
-            isLocked: GVariantDict.bool(state, "locked") ?? false)
+            isLocked: GVariantDict(lib: lib).bool(state, "locked") ?? false)
     }
 
     /// Splits `CHECKSUM.SERIAL`; exposed for tests.
@@ -75,14 +75,14 @@ extension Sysroot {
     }
 
     /// The origin reference from `DEPLOYDIR.origin`, the key file libostree keeps beside each deployment.
-    static func origin(ofDeploymentDirectory directory: String) -> String? {
-        let keyFile = g_key_file_new()
-        defer { g_key_file_free(keyFile) }
+    func origin(ofDeploymentDirectory directory: String) -> String? {
+        let keyFile = lib.g_key_file_new()
+        defer { lib.g_key_file_free(keyFile) }
         var error: UnsafeMutablePointer<GError>?
-        guard let keyFile, g_key_file_load_from_file(keyFile, directory + ".origin", G_KEY_FILE_NONE, &error) != 0 else {
-            if let error { g_error_free(error) }
+        guard let keyFile, lib.g_key_file_load_from_file(keyFile, directory + ".origin", G_KEY_FILE_NONE, &error) != 0 else {
+            if let error { lib.g_error_free(error) }
             return nil
         }
-        return originReference(keyFile)
+        return Self.originReference(keyFile, lib: lib)
     }
 }

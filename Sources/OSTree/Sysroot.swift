@@ -1,4 +1,4 @@
-import COSTree
+internal import COSTree
 import FoundationEssentials
 import SystemPackage
 
@@ -7,6 +7,8 @@ public final class Sysroot {
     /// The sysroot's path as given.
     public let path: String
     let handle: OpaquePointer
+    /// libostree's functions (opened on the first sysroot).
+    let lib: rg_ostree_api
     private var repo: OpaquePointer?
     private var isLoaded = false
 
@@ -23,26 +25,28 @@ public final class Sysroot {
         guard FileManager.default.fileExists(atPath: deployDir, isDirectory: &isDirectory), isDirectory else {
             throw OSTreeError(.notASysroot, "\(path) is not an OSTree sysroot (no ostree/deploy)")
         }
+        let lib = try LibOSTree.api()
         // g_file_new_for_path: (transfer full); ostree_sysroot_new takes its own reference.
-        let file = g_file_new_for_path(path)
-        defer { g_object_unref(UnsafeMutableRawPointer(file)) }
+        let file = lib.g_file_new_for_path(path)
+        defer { lib.g_object_unref(UnsafeMutableRawPointer(file)) }
         // ostree_sysroot_new: (transfer full)
-        guard let sysroot = ostree_sysroot_new(file) else {
+        guard let sysroot = lib.ostree_sysroot_new(file) else {
             throw OSTreeError(.library, "cannot open sysroot \(path)")
         }
         self.path = path
         self.handle = sysroot
+        self.lib = lib
     }
 
     deinit {
-        if let repo { g_object_unref(UnsafeMutableRawPointer(repo)) }
-        g_object_unref(UnsafeMutableRawPointer(handle))
+        if let repo { lib.g_object_unref(UnsafeMutableRawPointer(repo)) }
+        lib.g_object_unref(UnsafeMutableRawPointer(handle))
     }
 
     /// Reads the boot loader entries and deployments (`ostree_sysroot_load`); call again to re-read.
     public func load() throws(OSTreeError) {
         do {
-            try withGError("ostree_sysroot_load") { ostree_sysroot_load(handle, nil, $0) }
+            try withGError("ostree_sysroot_load", lib: lib) { lib.ostree_sysroot_load(handle, nil, $0) }
         } catch {
             throw OSTreeError(.library, "cannot load sysroot \(path)", cause: error)
         }
@@ -53,8 +57,8 @@ public final class Sysroot {
     public func deployments() throws(OSTreeError) -> [Deployment] {
         if !isLoaded { try load() }
         // ostree_sysroot_get_deployments: (transfer container), elements owned by the sysroot.
-        guard let array = ostree_sysroot_get_deployments(handle) else { return [] }
-        defer { g_ptr_array_unref(array) }
+        guard let array = lib.ostree_sysroot_get_deployments(handle) else { return [] }
+        defer { lib.g_ptr_array_unref(array) }
         var result: [Deployment] = []
         for i in 0..<Int(array.pointee.len) {
             guard let raw = array.pointee.pdata[i] else { continue }
@@ -68,7 +72,7 @@ public final class Sysroot {
     public func libostreeBootedDeployment() throws(OSTreeError) -> Deployment? {
         if !isLoaded { try load() }
         // ostree_sysroot_get_booted_deployment: (transfer none), owned by the sysroot.
-        guard let booted = ostree_sysroot_get_booted_deployment(handle) else { return nil }
+        guard let booted = lib.ostree_sysroot_get_booted_deployment(handle) else { return nil }
         return try describe(booted)
     }
 
@@ -80,22 +84,22 @@ public final class Sysroot {
     /// Copies the facts of one `OstreeDeployment` into a value.
     private func describe(_ deployment: OpaquePointer) throws(OSTreeError) -> Deployment {
         // The getters return (transfer none) strings owned by the deployment.
-        let checksum = String(cString: ostree_deployment_get_csum(deployment))
+        let checksum = cString(lib.ostree_deployment_get_csum(deployment))
         let (version, timestamp) = commitFacts(checksum)
         // ostree_deployment_get_origin: (transfer none), may be NULL.
-        let origin = ostree_deployment_get_origin(deployment).flatMap(Self.originReference)
-        let unlocked = String(cString: ostree_deployment_unlocked_state_to_string(ostree_deployment_get_unlocked(deployment)))
+        let origin = lib.ostree_deployment_get_origin(deployment).flatMap { Self.originReference($0, lib: lib) }
+        let unlocked = cString(lib.ostree_deployment_unlocked_state_to_string(lib.ostree_deployment_get_unlocked(deployment)))
         return Deployment(
-            index: Int(ostree_deployment_get_index(deployment)),
-            osname: String(cString: ostree_deployment_get_osname(deployment)),
+            index: Int(lib.ostree_deployment_get_index(deployment)),
+            osname: cString(lib.ostree_deployment_get_osname(deployment)),
             checksum: checksum,
-            serial: Int(ostree_deployment_get_deployserial(deployment)),
-            bootChecksum: String(cString: ostree_deployment_get_bootcsum(deployment)),
+            serial: Int(lib.ostree_deployment_get_deployserial(deployment)),
+            bootChecksum: cString(lib.ostree_deployment_get_bootcsum(deployment)),
             version: version,
             timestamp: timestamp,
             origin: origin,
-            isPinned: ostree_deployment_is_pinned(deployment) != 0,
-            isStaged: ostree_deployment_is_staged(deployment) != 0,
+            isPinned: lib.ostree_deployment_is_pinned(deployment) != 0,
+            isStaged: lib.ostree_deployment_is_staged(deployment) != 0,
             isFinalizationLocked: false,
             unlocked: Deployment.Unlocked(rawValue: unlocked) ?? .none)
     }
@@ -106,18 +110,18 @@ public final class Sysroot {
         var commit: OpaquePointer?
         var error: UnsafeMutablePointer<GError>?
         // ostree_repo_load_variant: out_variant (transfer full).
-        guard ostree_repo_load_variant(repo, OSTREE_OBJECT_TYPE_COMMIT, checksum, &commit, &error) != 0,
+        guard lib.ostree_repo_load_variant(repo, OSTREE_OBJECT_TYPE_COMMIT, checksum, &commit, &error) != 0,
               let commit
         else {
-            if let error { g_error_free(error) }
+            if let error { lib.g_error_free(error) }
             return (nil, nil)
         }
-        defer { g_variant_unref(commit) }
-        let timestamp = Date(timeIntervalSince1970: TimeInterval(ostree_commit_get_timestamp(commit)))
+        defer { lib.g_variant_unref(commit) }
+        let timestamp = Date(timeIntervalSince1970: TimeInterval(lib.ostree_commit_get_timestamp(commit)))
         // g_variant_get_child_value: (transfer full); child 0 of a commit is its a{sv} metadata.
-        let metadata = g_variant_get_child_value(commit, 0)
-        defer { if let metadata { g_variant_unref(metadata) } }
-        return (metadata.flatMap { GVariantDict.string($0, "version") }, timestamp)
+        let metadata = lib.g_variant_get_child_value(commit, 0)
+        defer { if let metadata { lib.g_variant_unref(metadata) } }
+        return (metadata.flatMap { GVariantDict(lib: lib).string($0, "version") }, timestamp)
     }
 
     /// The sysroot's repository (`ostree_sysroot_get_repo`), opened once.
@@ -126,8 +130,8 @@ public final class Sysroot {
         var opened: OpaquePointer?
         var error: UnsafeMutablePointer<GError>?
         // ostree_sysroot_get_repo: out_repo (transfer full), kept until deinit.
-        guard ostree_sysroot_get_repo(handle, &opened, nil, &error) != 0 else {
-            if let error { g_error_free(error) }
+        guard lib.ostree_sysroot_get_repo(handle, &opened, nil, &error) != 0 else {
+            if let error { lib.g_error_free(error) }
             return nil
         }
         repo = opened
@@ -135,10 +139,10 @@ public final class Sysroot {
     }
 
     /// `[origin] refspec`, else `container-image-reference`, from an origin key file.
-    static func originReference(_ keyFile: OpaquePointer) -> String? {
+    static func originReference(_ keyFile: OpaquePointer, lib: rg_ostree_api) -> String? {
         for key in ["refspec", "container-image-reference"] {
             // g_key_file_get_string: (transfer full); NULL when absent.
-            if let value = takeGString(g_key_file_get_string(keyFile, "origin", key, nil)) {
+            if let value = takeGString(lib.g_key_file_get_string(keyFile, "origin", key, nil), lib: lib) {
                 return value
             }
         }
@@ -147,28 +151,30 @@ public final class Sysroot {
 }
 
 /// Reads values out of an `a{sv}` GVariant without GLib's variadic lookup helpers.
-enum GVariantDict {
+struct GVariantDict {
+    let lib: rg_ostree_api
+
     /// The string under `key`, or nil when absent or not a string.
-    static func string(_ dict: OpaquePointer, _ key: String) -> String? {
+    func string(_ dict: OpaquePointer, _ key: String) -> String? {
         guard let value = lookup(dict, key, type: "s") else { return nil }
-        defer { g_variant_unref(value) }
+        defer { lib.g_variant_unref(value) }
         // g_variant_get_string: (transfer none) into the variant.
-        return g_variant_get_string(value, nil).map { String(cString: $0) }
+        return lib.g_variant_get_string(value, nil).map { String(cString: $0) }
     }
 
     /// The boolean under `key`, or nil when absent or not a boolean.
-    static func bool(_ dict: OpaquePointer, _ key: String) -> Bool? {
+    func bool(_ dict: OpaquePointer, _ key: String) -> Bool? {
         guard let value = lookup(dict, key, type: "b") else { return nil }
-        defer { g_variant_unref(value) }
-        return g_variant_get_boolean(value) != 0
+        defer { lib.g_variant_unref(value) }
+        return lib.g_variant_get_boolean(value) != 0
     }
 
     /// The value under `key` when it has the GVariant type string `type`; (transfer full).
-    static func lookup(_ dict: OpaquePointer, _ key: String, type: String) -> OpaquePointer? {
+    func lookup(_ dict: OpaquePointer, _ key: String, type: String) -> OpaquePointer? {
         // g_variant_lookup_value: (transfer full); NULL type matches any value type.
-        guard let value = g_variant_lookup_value(dict, key, nil) else { return nil }
-        guard String(cString: g_variant_get_type_string(value)) == type else {
-            g_variant_unref(value)
+        guard let value = lib.g_variant_lookup_value(dict, key, nil) else { return nil }
+        guard cString(lib.g_variant_get_type_string(value)) == type else {
+            lib.g_variant_unref(value)
             return nil
         }
         return value

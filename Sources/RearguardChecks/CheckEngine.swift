@@ -51,9 +51,13 @@ public struct CheckEngine: Sendable {
 
     /// Runs one check under its deadline (`timeout`); a probe that overruns is abandoned as "timeout".
     public func run(_ spec: CheckSpec) async -> CheckResult {
+        await run(spec, check: healthCheck(for: spec))
+    }
+
+    /// Runs `check` under `spec`'s deadline and names the result after `spec`.
+    func run(_ spec: CheckSpec, check: any HealthCheck) async -> CheckResult {
         let start = ContinuousClock.now
         let deadline = start.advanced(by: spec.timeout)
-        let check = healthCheck(for: spec)
         let overrun = check.overrun
         let limit = deadline.advanced(by: grace)
         let slot = ProbeSlot()

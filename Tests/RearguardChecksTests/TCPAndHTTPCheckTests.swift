@@ -22,15 +22,31 @@ final class HTTPServer {
                 self.wfile.write(body)
             def log_message(self, *a):
                 pass
-        ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+        server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+        if len(sys.argv) > 2:
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[2], sys.argv[3])
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.serve_forever()
         """
 
-    init() async throws {
+    /// With `tls`, the server speaks HTTPS with a fresh self-signed certificate for 127.0.0.1 (trusted by nobody).
+    init(tls: Bool = false) async throws {
         let python = try requireTool("python3", package: "python3")
         port = freePort()
         let dir = scratchDir("http")
         try Self.script.write(toFile: dir + "/server.py", atomically: true, encoding: .utf8)
-        server = try ServerProcess([python, dir + "/server.py", "\(port)"], log: dir + "/log")
+        var arguments = [python, dir + "/server.py", "\(port)"]
+        if tls {
+            let openssl = try requireTool("openssl", package: "openssl")
+            _ = try Shell.check([
+                openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem",
+            ])
+            arguments += [dir + "/cert.pem", dir + "/key.pem"]
+        }
+        server = try ServerProcess(arguments, log: dir + "/log")
         let address = HostPort(host: "127.0.0.1", port: port)
         let up = await waitUntil(10) { await TCPCheck(address: address).probe(until: .now.advanced(by: .milliseconds(200))).status == .pass }
         if !up { throw CommandFailed(description: "http server did not start: \(server.output)") }
@@ -83,6 +99,29 @@ final class HTTPServer {
         let r = await engine.run(CheckSpec(name: "slow", target: .http(HTTPTarget(url: http.url("/slow"))), timeout: .milliseconds(500)))
         #expect(r.status == .fail && r.message == "timeout", "\(r.message)")
         #expect(r.latencyMs < 1000)
+    }
+
+    @Test func httpsSpeaksTLSAndRefusesACertificateNobodyTrusts() async throws {
+        let https = try await HTTPServer(tls: true)
+        let url = "https://127.0.0.1:\(https.port)/ok"
+        let r = await engine.run(CheckSpec(name: "tls", target: .http(HTTPTarget(url: url))))
+        #expect(r.status == .fail && r.message.contains("certificate"), "\(r.message)")
+        // Plain HTTP to the TLS port is no answer either.
+        let plain = await engine.run(CheckSpec(name: "plain", target: .http(HTTPTarget(url: "http://127.0.0.1:\(https.port)/ok")), timeout: .seconds(2)))
+        #expect(plain.status == .fail, "\(plain.message)")
+    }
+
+    @Test func urlsMapToHostPortTLSAndRequestTarget() {
+        func parts(_ url: String) -> String? {
+            guard let (target, path) = HTTPCheck.request(for: url), case .tcp(let host, let port, let tls) = target else { return nil }
+            return "\(host) \(port) \(tls) \(path)"
+        }
+        #expect(parts("http://127.0.0.1:8080/health?full=1") == "127.0.0.1 8080 false /health?full=1")
+        #expect(parts("https://printer.lan") == "printer.lan 443 true /")
+        #expect(parts("http://[::1]:9090/metrics") == "::1 9090 false /metrics")
+        #expect(parts("HTTP://Example.org/a%20b") == "example.org 80 false /a%20b" || parts("HTTP://Example.org/a%20b") == "Example.org 80 false /a%20b")
+        #expect(parts("ftp://127.0.0.1/") == nil)
+        #expect(parts("http:///nohost") == nil)
     }
 
     @Test func httpFailsAtOnceOnAClosedPort() async throws {
