@@ -1,13 +1,15 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
-
 /// Where libostree-dev and libglib2.0-dev put the headers `pkg-config --cflags ostree-1` names (Debian and Fedora
-/// layouts; a folder that does not exist is ignored).
+/// layouts; a folder that does not exist is ignored). COSTree has no pkgConfig, whose link flags would load libostree
+/// into every command: every Swift target gets the header paths instead, since a release build's cross-module
+/// optimization loads COSTree wherever OSTree's code is inlined.
 let ostreeHeaders = ["/usr/include/ostree-1", "/usr/include/gio-unix-2.0", "/usr/include/glib-2.0"]
     + ["x86_64-linux-gnu", "aarch64-linux-gnu"].map { "/usr/lib/\($0)/glib-2.0/include" }
     + ["/usr/lib64/glib-2.0/include", "/usr/lib/glib-2.0/include"]
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6), .unsafeFlags(ostreeHeaders.flatMap { ["-Xcc", "-I\($0)"] })]
 
 let package = Package(
     name: "Rearguard",
@@ -40,7 +42,7 @@ let package = Package(
         // Swift wrappers over the C libraries.
         .target(
             name: "OSTree", dependencies: ["COSTree", .product(name: "SystemPackage", package: "swift-system")],
-            swiftSettings: strict + [.unsafeFlags(ostreeHeaders.flatMap { ["-Xcc", "-I\($0)"] })]),
+            swiftSettings: strict),
         // D-Bus over sd-bus: the bus (reconnecting, on its own thread), the message, the errors. The two
         // clients below build on it; neither knows the other.
         .target(
@@ -122,6 +124,8 @@ let package = Package(
             name: "rearguard-systemd-probe",
             dependencies: ["DBus", "Systemd", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SystemdProbe", swiftSettings: strict),
+        // The parts of scripts/bench that drive the test fixtures (a node, the stand-in rpm-ostreed). Not shipped.
+        .executableTarget(name: "rearguard-bench", dependencies: ["TestSupport"], path: "Tests/Bench", swiftSettings: strict),
         .testTarget(name: "RearguardCoreTests", dependencies: ["RearguardCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RearguardDaemonTests", dependencies: ["RearguardDaemon", "TestSupport"], swiftSettings: strict),
         // The rpm-ostree client and driver against the stand-in rpm-ostreed on the test guest's bus.
@@ -131,7 +135,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks", "TestSupport"], swiftSettings: strict),
         // An AgentEndpoint holding real documents for the HTTP layer's tests and benchmark until the daemon's agent
-        // is wired in, and a small server executable around it for scripts/bench-status.
+        // is wired in, and a small server executable around it for manual curl runs.
         .target(
             name: "APITestSupport", dependencies: ["RearguardAPI", "RearguardCore"], path: "Tests/APITestSupport",
             swiftSettings: strict),

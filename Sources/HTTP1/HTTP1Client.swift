@@ -48,12 +48,13 @@ public struct HTTP1Client: Sendable {
 
     /// Sends one request and returns the status and body, whatever they are; `APIError` for transport failures
     /// (`.unreachable`, `.timeout`, `.badResponse`).
+    /// At most `bodyLimit` bytes of the answer's body are kept; the rest is not read (the connection closes).
     public func request(
-        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = [], bodyLimit: Int = 1 << 20
     ) async throws -> Answer {
         let deadline = timeout
         return try await withThrowingTaskGroup(of: Answer?.self) { group in
-            group.addTask { try await exchange(method, path, headers: headers, body: body) }
+            group.addTask { try await exchange(method, path, headers: headers, body: body, bodyLimit: bodyLimit) }
             group.addTask {
                 try await Task.sleep(for: deadline)
                 return nil
@@ -66,7 +67,9 @@ public struct HTTP1Client: Sendable {
         }
     }
 
-    private func exchange(_ method: HTTPMethod, _ path: String, headers: [(String, String)], body: [UInt8]) async throws -> Answer {
+    private func exchange(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)], body: [UInt8], bodyLimit: Int
+    ) async throws -> Answer {
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         let host: String
         do {
@@ -116,7 +119,11 @@ public struct HTTP1Client: Sendable {
             for try await part in inbound {
                 switch part {
                 case .head(let response): status = Int(response.status.code)
-                case .body(var chunk): received.writeBuffer(&chunk)
+                case .body(var chunk):
+                    received.writeBuffer(&chunk)
+                    if received.readableBytes >= bodyLimit {
+                        return Answer(status: status, body: Array(received.readableBytesView.prefix(bodyLimit)))
+                    }
                 case .end: return Answer(status: status, body: Array(received.readableBytesView))
                 }
             }

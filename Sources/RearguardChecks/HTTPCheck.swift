@@ -3,7 +3,8 @@ import Glibc
 import HTTP1
 import RearguardCore
 
-/// GETs a URL (http or https) through the shared SwiftNIO HTTP/1 client and checks status and body.
+/// GETs a URL (http or https) through the shared SwiftNIO HTTP/1 client and checks status and body. Redirects are
+/// answers like any other (a 3xx passes unless `expect_status` says otherwise); they are not followed.
 ///
 /// SwiftNIO rather than async-http-client: the agent already runs NIO for its API, and `HTTP1Client` adds one
 /// exchange per connection on top of it; async-http-client would add its connection pool, its own Foundation
@@ -11,6 +12,9 @@ import RearguardCore
 public struct HTTPCheck: HealthCheck {
     /// What to fetch and expect.
     public let target: HTTPTarget
+
+    /// How much of a body `expect_body` searches: a health page, not a download.
+    static let bodyLimit = 64 * 1024
 
     /// A check for `target`.
     public init(target: HTTPTarget) { self.target = target }
@@ -23,7 +27,7 @@ public struct HTTPCheck: HealthCheck {
         let answer: HTTP1Client.Answer
         do {
             answer = try await HTTP1Client(target: request.target, timeout: remaining)
-                .request(.GET, request.path, headers: [("user-agent", "rearguard")])
+                .request(.GET, request.path, headers: [("user-agent", "rearguard")], bodyLimit: Self.bodyLimit)
         } catch let error as APIError {
             switch error.code {
             case .timeout: return .fail("timeout")

@@ -1,4 +1,4 @@
-// Serves the API with the fixture agent on a socket until SIGTERM or SIGINT: scripts/bench-status and manual curl runs.
+// Serves the API with the fixture agent on a socket until SIGTERM or SIGINT: manual curl runs against real documents.
 //   rearguard-api-fixture SOCKET [GROUP] [STATE] [CHECKS]
 import APITestSupport
 import Foundation

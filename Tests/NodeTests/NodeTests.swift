@@ -16,6 +16,22 @@ import TestSupport
         #expect(running.contains("rearguard localhost/rearguard:latest run"), "\(running)")
     }
 
+    /// Issue 13: the shipped binary links no libcurl, GnuTLS, ICU or Foundation (FoundationEssentials and the Swift
+    /// runtime are linked in), and opens libostree only when it reads a sysroot, as the running agent just did.
+    @Test func theShippedBinaryLinksNoCurlGnuTLSICUOrFoundation() async throws {
+        try await NodeGuest.reset()
+        let needed = try NodeGuest.check([
+            "podman", "run", "--rm", "--network=none", "--entrypoint", "/usr/bin/ldd", "localhost/rearguard:latest", "/usr/bin/rearguard",
+        ])
+        #expect(needed.contains("libsystemd.so.0"), "ldd did not list the binary's libraries: \(needed)")
+        for library in ["libcurl", "gnutls", "libicu", "Foundation", "libostree", "libxml2"] {
+            #expect(!needed.contains(library), "\(library) in:\n\(needed)")
+        }
+        let agent = try NodeGuest.check(["podman", "inspect", "--format", "{{.State.Pid}}", "rearguard"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let maps = try NodeGuest.check(["cat", "/proc/\(agent)/maps"])
+        #expect(maps.contains("libostree-1.so"), "the running agent reads deployments through libostree")
+    }
+
     @Test func theUnitIsActiveOnlyAfterTheAgentsReady() async throws {
         try await NodeGuest.reset()
         // A new boot (a boot id the agent has not seen) whose command line cannot be read while it is a FIFO nobody
