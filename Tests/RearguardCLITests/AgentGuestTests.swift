@@ -13,7 +13,7 @@ import TestSupport
         node.serviceUp = false
         try node.start()
         #expect(await waitUntil(30) { GuestSystem.boots() == bootsBefore + 1 }, "the guest did not reboot:\n\(node.log)")
-        #expect(node.log.contains("reboot requested"), "\(node.log)")
+        #expect(await waitUntil(5) { node.log.contains("reboot requested") }, "\(node.log)")
         try await GuestSystem.waitRunning()
         return (node, bootsBefore)
     }
@@ -85,7 +85,7 @@ import TestSupport
         #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
         node.serviceUp = false
         #expect(await waitUntil(20) { (try? GuestSystem.unitProperty(unit, "InvocationID")) != before }, "\(node.log)")
-        #expect(node.log.contains("units-restarted"))
+        #expect(await waitUntil(5) { node.log.contains("units-restarted") }, "\(node.log)")
         try await Task.sleep(for: .seconds(2))
         #expect(AgentCrashTests.count(node.log, "restarted \(unit)") == 1, "one restart per failing episode:\n\(node.log)")
         #expect(node.recordedState() == "good")

@@ -68,8 +68,8 @@ import TestSupport
         try node.start()
         // transaction_timeout is 5 s on the test node.
         #expect(await waitUntil(30) { node.recordedState() == "quarantine" }, "\(node.log)\n\(standIn.output)")
-        #expect(node.log.contains("rollback failed"))
-        if fault == .hang { #expect(node.log.contains("did not finish within")) }
+        #expect(await waitUntil(5) { node.log.contains("rollback failed") }, "\(node.log)")
+        if fault == .hang { #expect(await waitUntil(5) { node.log.contains("did not finish within") }, "\(node.log)") }
         #expect(try node.defaultVersion() == "42.2", "the sysroot is unchanged")
         try await Task.sleep(for: .seconds(1))
         #expect(GuestSystem.boots() == boots, "no reboot")

@@ -103,7 +103,7 @@ import TestSupport
         node.serviceUp = false
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "quarantine" }, "\(node.log)")
-        #expect(node.log.contains("was never known good"))
+        #expect(await waitUntil(5) { node.log.contains("was never known good") }, "\(node.log)")
         #expect(try node.defaultVersion() == "42.3")
         #expect(!node.log.contains("rebooting"))
         #expect(try node.waitVerdict().status == 1)
@@ -125,7 +125,7 @@ import TestSupport
         node.serviceUp = false
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "quarantine" }, "\(node.log)")
-        #expect(node.log.contains("cannot clear the staged deployment"))
+        #expect(await waitUntil(5) { node.log.contains("cannot clear the staged deployment") }, "\(node.log)")
         #expect(try node.defaultVersion() != "42.1", "nothing was rolled back")
         #expect(!node.log.contains("rebooting"))
         node.stop()
@@ -186,7 +186,7 @@ import TestSupport
         node.serviceUp = false
         try node.start(failpoint: failpoint)
         #expect(await waitUntil(20) { node.isStopped }, "failpoint \(failpoint) not reached:\n\(node.log)")
-        #expect(node.log.contains("failpoint \(failpoint) reached"))
+        #expect(await waitUntil(5) { node.log.contains("failpoint \(failpoint) reached") }, "\(node.log)")
         node.stop()  // SIGKILL while stopped at the failpoint
 
         // The same boot: the agent starts again and finishes what the memory says is left, once.
