@@ -333,10 +333,10 @@ private struct TOMLParser {
         guard let b = peek else { throw fail("expected a value") }
         switch b {
         case 0x22:
-            if peek(1) == 0x22, peek(2) == 0x22 { return .plain(.string(try multilineBasicString())) }
+            if peek(1) == 0x22, peek(2) == 0x22 { return .plain(.string(try multilineString(quote: 0x22))) }
             return .plain(.string(try basicString()))
         case 0x27:
-            if peek(1) == 0x27, peek(2) == 0x27 { return .plain(.string(try multilineLiteralString())) }
+            if peek(1) == 0x27, peek(2) == 0x27 { return .plain(.string(try multilineString(quote: 0x27))) }
             return .plain(.string(try literalString()))
         case 0x5B: return .plain(try array())
         case 0x7B: return .node(try inlineTable())
@@ -402,21 +402,22 @@ private struct TOMLParser {
         }
     }
 
-    private mutating func multilineBasicString() throws(TOMLSyntaxError) -> String {
+    /// `"""..."""` (escapes, line-ending backslashes) or `'''...'''` (as written), by `quote`.
+    private mutating func multilineString(quote: UInt8) throws(TOMLSyntaxError) -> String {
         i += 3
         try trimFirstNewline()
         var out: [UInt8] = []
         while true {
             guard let b = peek else { throw fail("unterminated multi-line string") }
-            if b == 0x22, peek(1) == 0x22, peek(2) == 0x22 {
+            if b == quote, peek(1) == quote, peek(2) == quote {
                 // Up to two quotes may sit right before the closing three.
                 var extra = 0
-                while extra < 2, peek(3 + extra) == 0x22 { extra += 1 }
-                out += Array(repeating: 0x22, count: extra)
+                while extra < 2, peek(3 + extra) == quote { extra += 1 }
+                out += Array(repeating: quote, count: extra)
                 i += 3 + extra
                 return try utf8(out)
             }
-            if b == 0x5C {
+            if quote == 0x22, b == 0x5C {
                 // A backslash at the end of a line eats the newline and the whitespace after it.
                 var j = i + 1
                 while j < bytes.count, bytes[j] == 0x20 || bytes[j] == 0x09 { j += 1 }
@@ -444,23 +445,6 @@ private struct TOMLParser {
             if b == 0x0A || b == 0x0D { throw fail("newline in a single-line string") }
             if (b < 0x20 && b != 0x09) || b == 0x7F { throw fail("control character in a string") }
             i += 1
-        }
-    }
-
-    private mutating func multilineLiteralString() throws(TOMLSyntaxError) -> String {
-        i += 3
-        try trimFirstNewline()
-        var out: [UInt8] = []
-        while true {
-            guard let b = peek else { throw fail("unterminated multi-line string") }
-            if b == 0x27, peek(1) == 0x27, peek(2) == 0x27 {
-                var extra = 0
-                while extra < 2, peek(3 + extra) == 0x27 { extra += 1 }
-                out += Array(repeating: 0x27, count: extra)
-                i += 3 + extra
-                return try utf8(out)
-            }
-            try multilineByte(b, into: &out)
         }
     }
 
