@@ -101,6 +101,33 @@ import TestSupport
         for needle in needles { #expect(output.stderr.contains(needle), "stderr lacks \(needle): \(output.stderr)") }
     }
 
+    /// libostree is opened by the commands that read a sysroot, and only by them (issue 13).
+    @Test func onlyTheCommandsThatReadASysrootLoadLibostree() throws {
+        let fixture = try SysrootFixture(versions: ["42.1"])
+        let binary = try Shell.rearguardBinary()
+        let loads = ["LD_DEBUG": "libs"]
+        let help = try Shell.run(["env", "LD_DEBUG=libs", binary, "--help"])
+        #expect(help.status == 0 && !help.stderr.isEmpty, "LD_DEBUG printed nothing: \(help.stderr)")
+        #expect(!help.stderr.contains("libostree"), "--help loaded libostree")
+        let listed = try Shell.run(
+            [binary, "deployments", "--sysroot", fixture.path, "--cmdline", try fixture.cmdline(booting: "42.1"), "--json"],
+            environment: ProcessInfo.processInfo.environment.merging(loads) { $1 })
+        #expect(listed.status == 0 && listed.stderr.contains("libostree-1.so.1"), "\(listed.stderr.suffix(2000))")
+    }
+
+    /// A host whose libostree cannot be loaded gets one line that names it, and exit 1: nothing is guessed.
+    @Test func anUnloadableLibostreeIsNamed() throws {
+        let fixture = try SysrootFixture(versions: ["42.1"])
+        let libraries = scratchDir("broken-libostree")
+        try "not a library".write(toFile: libraries + "/libostree-1.so.1", atomically: true, encoding: .utf8)
+        let output = try Shell.run(
+            [try Shell.rearguardBinary(), "deployments", "--sysroot", fixture.path, "--cmdline", try fixture.cmdline(booting: "42.1")],
+            environment: ProcessInfo.processInfo.environment.merging(["LD_LIBRARY_PATH": libraries]) { $1 })
+        #expect(output.status == 1, "exit \(output.status), stderr: \(output.stderr)")
+        #expect(output.stderr.contains("cannot load libostree-1.so.1") && output.stderr.contains("install libostree"), "\(output.stderr)")
+        #expect(output.stdout.isEmpty)
+    }
+
     @Test func missingSysrootPathFails() throws {
         let path = "/nonexistent/rearguard-\(UUID().uuidString)"
         try fails(["--sysroot", path], mentioning: [path, "does not exist"])
