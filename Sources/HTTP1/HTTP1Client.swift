@@ -29,8 +29,10 @@ public struct HTTP1Client: Sendable {
     public struct Answer: Sendable {
         /// The HTTP status code.
         public var status: Int
-        /// The body as sent.
+        /// The body as sent, or its first `bodyLimit` bytes.
         public var body: [UInt8]
+        /// Whether the body was longer than the caller's `bodyLimit` (the rest was not read).
+        public var truncated = false
     }
 
     /// The target.
@@ -48,9 +50,9 @@ public struct HTTP1Client: Sendable {
 
     /// Sends one request and returns the status and body, whatever they are; `APIError` for transport failures
     /// (`.unreachable`, `.timeout`, `.badResponse`).
-    /// At most `bodyLimit` bytes of the answer's body are kept; the rest is not read (the connection closes).
+    /// With a `bodyLimit`, at most that many bytes of the body are kept and `truncated` says so; the rest is not read.
     public func request(
-        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = [], bodyLimit: Int = 1 << 20
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], body: [UInt8] = [], bodyLimit: Int = .max
     ) async throws -> Answer {
         let deadline = timeout
         return try await withThrowingTaskGroup(of: Answer?.self) { group in
@@ -116,16 +118,24 @@ public struct HTTP1Client: Sendable {
             ])
             var status = 0
             var received = ByteBuffer()
-            for try await part in inbound {
-                switch part {
-                case .head(let response): status = Int(response.status.code)
-                case .body(var chunk):
-                    received.writeBuffer(&chunk)
-                    if received.readableBytes >= bodyLimit {
-                        return Answer(status: status, body: Array(received.readableBytesView.prefix(bodyLimit)))
+            do {
+                for try await part in inbound {
+                    switch part {
+                    case .head(let response): status = Int(response.status.code)
+                    case .body(var chunk):
+                        received.writeBuffer(&chunk)
+                        if received.readableBytes > bodyLimit {
+                            return Answer(status: status, body: Array(received.readableBytesView.prefix(bodyLimit)), truncated: true)
+                        }
+                    case .end: return Answer(status: status, body: Array(received.readableBytesView))
                     }
-                case .end: return Answer(status: status, body: Array(received.readableBytesView))
                 }
+            } catch let error as NIOSSLError {
+                // A server that ends its answer by closing, without TLS's close_notify: what arrived is the answer.
+                if case .uncleanShutdown = error, status != 0 { return Answer(status: status, body: Array(received.readableBytesView)) }
+                throw APIError(.badResponse, "tls with \(target) failed: " + "\(error)".lowercased())
+            } catch let error as BoringSSLError {
+                throw APIError(.badResponse, "tls with \(target) failed: " + "\(error)".lowercased())
             }
             throw APIError(.badResponse, "\(target) closed the connection before answering \(path)")
         }

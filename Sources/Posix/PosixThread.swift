@@ -6,15 +6,16 @@ import Glibc
 /// cooperative pool (STYLE C6). Foundation's `Thread` did this before; this is the part of it the agent needs,
 /// without linking Foundation.
 public enum PosixThread {
-    /// Starts `body` on a new detached thread named `name` (the kernel keeps 15 bytes of it). Returns false when no
-    /// thread could be made (`EAGAIN`: a process or system thread limit); `body` did not run then.
+    /// Starts `body` on a new detached thread named `name` (the kernel keeps 15 bytes of it), with a stack of
+    /// `stackSize` bytes or the system's default (8 MiB under systemd). Returns false when no thread could be made
+    /// (`EAGAIN`: a process or system thread limit); `body` did not run then.
     @discardableResult
-    public static func detach(name: String, stackSize: Int = 512 * 1024, _ body: @escaping @Sendable () -> Void) -> Bool {
+    public static func detach(name: String, stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) -> Bool {
         let context = Unmanaged.passRetained(Work(name: name, body: body)).toOpaque()
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        pthread_attr_setstacksize(&attributes, max(stackSize, Int(PTHREAD_STACK_MIN)))
+        if let stackSize { pthread_attr_setstacksize(&attributes, max(stackSize, Int(PTHREAD_STACK_MIN))) }
         var thread = pthread_t()
         let result = pthread_create(&thread, &attributes, posixThreadEntry, context)
         pthread_attr_destroy(&attributes)

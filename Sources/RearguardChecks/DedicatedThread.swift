@@ -75,7 +75,7 @@ enum DedicatedThread {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 once.attach(continuation)
-                if !PosixThread.detach(name: name, work) {
+                if !PosixThread.detach(name: name, stackSize: 512 * 1024, work) {
                     // No thread to be had (a thread limit): block this one rather than not probing at all.
                     work()
                 }

@@ -4,7 +4,9 @@ import HTTP1
 import RearguardCore
 
 /// GETs a URL (http or https) through the shared SwiftNIO HTTP/1 client and checks status and body. Redirects are
-/// answers like any other (a 3xx passes unless `expect_status` says otherwise); they are not followed.
+/// answers like any other (a 3xx passes unless `expect_status` says otherwise); they are not followed. Credentials in
+/// the URL go as Basic authorization, as libcurl sent them. The result is stamped when this task resumes: unlike the
+/// socket probes on their own threads, an answer that arrives at the deadline on a busy pool can still miss it.
 ///
 /// SwiftNIO rather than async-http-client: the agent already runs NIO for its API, and `HTTP1Client` adds one
 /// exchange per connection on top of it; async-http-client would add its connection pool, its own Foundation
@@ -21,13 +23,17 @@ public struct HTTPCheck: HealthCheck {
 
     /// Fetches once; returns at the deadline at the latest.
     public func probe(until deadline: ContinuousClock.Instant) async -> ProbeOutcome {
-        guard let request = Self.request(for: target.url) else { return .fail("bad url \(target.url)") }
+        guard let endpoint = target.endpoint else { return .fail("bad url \(target.url)") }
         let remaining = ContinuousClock.now.duration(to: deadline)
         guard remaining > .zero else { return .fail("timeout") }
+        var headers = [("user-agent", "rearguard")]
+        if let credentials = endpoint.credentials {
+            headers.append(("authorization", "Basic " + Data(credentials.utf8).base64EncodedString()))
+        }
         let answer: HTTP1Client.Answer
         do {
-            answer = try await HTTP1Client(target: request.target, timeout: remaining)
-                .request(.GET, request.path, headers: [("user-agent", "rearguard")], bodyLimit: Self.bodyLimit)
+            answer = try await HTTP1Client(target: .tcp(host: endpoint.host, port: endpoint.port, tls: endpoint.tls), timeout: remaining)
+                .request(.GET, endpoint.path, headers: headers, bodyLimit: Self.bodyLimit)
         } catch let error as APIError {
             switch error.code {
             case .timeout: return .fail("timeout")
@@ -38,20 +44,6 @@ public struct HTTPCheck: HealthCheck {
             return .fail(Task.isCancelled ? "timeout" : "\(error)".lowercased())
         }
         return Self.judge(status: answer.status, body: answer.body, target: target)
-    }
-
-    /// Where a URL points: host, port, TLS and the request target (path and query).
-    static func request(for text: String) -> (target: HTTP1Client.Target, path: String)? {
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              var host = url.host(percentEncoded: false), !host.isEmpty
-        else { return nil }
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let tls = scheme == "https"
-        let port = url.port ?? (tls ? 443 : 80)
-        var path = url.path(percentEncoded: true)
-        if path.isEmpty { path = "/" }
-        if let query = url.query(percentEncoded: true) { path += "?" + query }
-        return (.tcp(host: host, port: port, tls: tls), path)
     }
 
     static func judge(status code: Int, body: [UInt8], target: HTTPTarget) -> ProbeOutcome {

@@ -1,3 +1,4 @@
+import FoundationEssentials
 /// The kinds of health check Rearguard knows.
 public enum CheckKind: String, Sendable, Codable, Equatable, CaseIterable {
     case dns, ntp, dhcp, tcp, http, unit, command
@@ -123,6 +124,36 @@ public struct HTTPTarget: Sendable, Equatable {
         self.url = url
         self.expectStatus = expectStatus
         self.expectBody = expectBody
+    }
+
+    /// Where a URL points, as the HTTP check connects to it.
+    public struct Endpoint: Sendable, Equatable {
+        /// The host name or address (an IPv6 address without brackets).
+        public var host: String
+        /// 1 to 65535; 80 or 443 when the URL names none.
+        public var port: Int
+        /// https.
+        public var tls: Bool
+        /// The request target: path (at least "/") and query, percent-encoded as written.
+        public var path: String
+        /// `user:password` from the URL, sent as Basic authorization.
+        public var credentials: String?
+    }
+
+    /// The endpoint, or nil when the URL is not an http or https URL with a host and a port in 1...65535.
+    public var endpoint: Endpoint? {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              var host = parsed.host(percentEncoded: false), !host.isEmpty
+        else { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let tls = scheme == "https"
+        let port = parsed.port ?? (tls ? 443 : 80)
+        guard (1...65535).contains(port) else { return nil }
+        var path = parsed.path(percentEncoded: true)
+        if path.isEmpty { path = "/" }
+        if let query = parsed.query(percentEncoded: true) { path += "?" + query }
+        let credentials = parsed.user(percentEncoded: false).map { $0 + ":" + (parsed.password(percentEncoded: false) ?? "") }
+        return Endpoint(host: host, port: port, tls: tls, path: path, credentials: credentials)
     }
 }
 

@@ -310,8 +310,8 @@ private struct Validator {
             }
         case .http:
             if let url = required(c.url, "url") {
-                if !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.count < 8 {
-                    fail(.invalidValue, f, key("url"), "must be an http:// or https:// url, not \"\(url)\"")
+                if HTTPTarget(url: url).endpoint == nil {
+                    fail(.invalidValue, f, key("url"), "must be an http:// or https:// url with a host (and a port from 1 to 65535), not \"\(url)\"")
                 }
                 if let s = c.expectStatus, !(100...599).contains(s) { fail(.invalidValue, f, key("expect_status"), "must be 100 to 599") }
                 spec.target = .http(HTTPTarget(url: url, expectStatus: c.expectStatus, expectBody: c.expectBody))

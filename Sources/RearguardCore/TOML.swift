@@ -114,6 +114,9 @@ private final class Node {
 private struct TOMLParser {
     let bytes: [UInt8]
     var i = 0
+    /// Arrays and inline tables open inside each other; a bound keeps a hostile file from exhausting the stack.
+    var depth = 0
+    static let maxDepth = 128
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -274,6 +277,11 @@ private struct TOMLParser {
                 node = child
             case .table(let child) where child.origin == .dotted && openDotted.contains(ObjectIdentifier(child)):
                 node = child
+            case .table(let child) where child.origin == .implicit:
+                // Made on the way to a deeper header: dotted keys define it now, and no header may later.
+                child.origin = .dotted
+                openDotted.insert(ObjectIdentifier(child))
+                node = child
             default:
                 throw fail("\(Self.dotted(path)) extends \(key), which is already defined", at: start)
             }
@@ -331,6 +339,11 @@ private struct TOMLParser {
 
     private mutating func value() throws(TOMLSyntaxError) -> Parsed {
         guard let b = peek else { throw fail("expected a value") }
+        if b == 0x5B || b == 0x7B {
+            guard depth < Self.maxDepth else { throw fail("arrays and inline tables nested deeper than \(Self.maxDepth)") }
+            depth += 1
+        }
+        defer { if b == 0x5B || b == 0x7B { depth -= 1 } }
         switch b {
         case 0x22:
             if peek(1) == 0x22, peek(2) == 0x22 { return .plain(.string(try multilineString(quote: 0x22))) }

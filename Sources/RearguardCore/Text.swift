@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The few text helpers the agent needs from what Foundation's `NSString` bridging used to give (STYLE: no ICU).
 extension StringProtocol {
     /// The text without leading and trailing whitespace and newlines.
@@ -8,21 +12,20 @@ extension StringProtocol {
 }
 
 extension Double {
-    /// The value with exactly `decimals` digits after the point, rounded half away from zero (`%.Nf`).
+    /// The value with exactly `decimals` digits after the point, as C's `%.*f` writes it (glibc's `vsnprintf`).
     public func fixed(_ decimals: Int) -> String {
-        guard isFinite else { return isNaN ? "nan" : (self < 0 ? "-inf" : "inf") }
-        var scale = 1.0
-        for _ in 0..<max(decimals, 0) { scale *= 10 }
-        let scaled = (abs(self) * scale).rounded(.toNearestOrAwayFromZero)
-        guard scaled < 9.0e18 else { return String(self) }
-        let units = UInt64(scaled)
-        let whole = units / UInt64(scale)
-        var text = (self < 0 && units > 0 ? "-" : "") + String(whole)
-        if decimals > 0 {
-            let fraction = String(units % UInt64(scale))
-            text += "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        var buffer = [CChar](repeating: 0, count: 64)
+        let written = withVaList([Int32(max(0, min(decimals, 17))), self]) { arguments in
+            buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, "%.*f", arguments) }
         }
-        return text
+        guard written >= 0 else { return String(self) }
+        if Int(written) >= buffer.count {
+            buffer = [CChar](repeating: 0, count: Int(written) + 1)
+            _ = withVaList([Int32(max(0, min(decimals, 17))), self]) { arguments in
+                buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, "%.*f", arguments) }
+            }
+        }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -113,15 +113,18 @@ final class HTTPServer {
 
     @Test func urlsMapToHostPortTLSAndRequestTarget() {
         func parts(_ url: String) -> String? {
-            guard let (target, path) = HTTPCheck.request(for: url), case .tcp(let host, let port, let tls) = target else { return nil }
-            return "\(host) \(port) \(tls) \(path)"
+            guard let e = HTTPTarget(url: url).endpoint else { return nil }
+            return "\(e.host) \(e.port) \(e.tls) \(e.path)" + (e.credentials.map { " " + $0 } ?? "")
         }
         #expect(parts("http://127.0.0.1:8080/health?full=1") == "127.0.0.1 8080 false /health?full=1")
         #expect(parts("https://printer.lan") == "printer.lan 443 true /")
         #expect(parts("http://[::1]:9090/metrics") == "::1 9090 false /metrics")
-        #expect(parts("HTTP://Example.org/a%20b") == "example.org 80 false /a%20b" || parts("HTTP://Example.org/a%20b") == "Example.org 80 false /a%20b")
+        #expect(parts("https://monitor:s3cret@127.0.0.1/status") == "127.0.0.1 443 true /status monitor:s3cret")
         #expect(parts("ftp://127.0.0.1/") == nil)
         #expect(parts("http:///nohost") == nil)
+        // getaddrinfo would wrap 99999 to 34463: another service's port.
+        #expect(parts("http://127.0.0.1:99999/") == nil)
+        #expect(parts("http://127.0.0.1:0/") == nil)
     }
 
     @Test func httpFailsAtOnceOnAClosedPort() async throws {

@@ -135,3 +135,16 @@ import Testing
         #expect(checks[0].target == .command([etc]))
     }
 }
+
+/// `Double.fixed` writes what C's printf `%.*f` writes (the CLI's tables and the NTP check's offsets).
+@Suite struct FixedDecimalsTests {
+    @Test func matchesPrintf() {
+        #expect(0.15.fixed(1) == "0.1")
+        #expect(448.95.fixed(1) == "448.9")
+        #expect((-0.0004).fixed(3) == "-0.000")
+        #expect(1234.5678.fixed(1) == "1234.6")
+        #expect(0.0.fixed(3) == "0.000")
+        #expect(12.0.fixed(0) == "12")
+        #expect(1e16.fixed(1) == "10000000000000000.0")
+    }
+}

@@ -51,6 +51,7 @@ struct TOMLConformanceTests {
         "unicode = \"ü ∂ 日本\"\n\"ключ\" = 'значение'\n",
         "t = { a = [ 1, { b = 2 } ], c.d = \"x\" }\n",
         "[check]\nname = \"dns\"\n[[list]]\n",
+        "[a.b.c]\nx = 1\n[a]\nb.d = 1\n",
         // The shapes Rearguard's own config and Zincati's drop-ins use.
         """
         [host]
@@ -143,6 +144,7 @@ struct TOMLConformanceTests {
         "a = 1\rb = 2\n",
         "\"\"\"key\"\"\" = 1\n",
         "a.b.c = 1\n[a.b]\n",
+        "[a.b.c]\n[a]\nb.d = 1\n[a.b]\n",
         "bare key = 1\n",
         "a = \"tab ok\" \nb = \"ctl \u{0007}\"\n",
     ]
@@ -249,6 +251,13 @@ for path in sys.argv[1:]:
             #expect(throws: TOMLSyntaxError.self, "\(text.debugDescription)") { try TOMLTable(parsing: text) }
         }
         #expect((try? TOMLTable(parsing: "a = 0x7FFF_FFFF_FFFF_FFFF\n"))?["a"] == .integer(.max))
+    }
+
+    @Test func deepNestingIsAnErrorNotACrash() {
+        let deep = "a = " + String(repeating: "[", count: 100_000) + "\n"
+        #expect(throws: TOMLSyntaxError.self) { try TOMLTable(parsing: deep) }
+        let fine = "a = " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "\n"
+        #expect((try? TOMLTable(parsing: fine)) != nil)
     }
 
     @Test func theErrorNamesTheLineAndColumn() {
