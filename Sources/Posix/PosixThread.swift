@@ -37,8 +37,7 @@ public enum PosixThread {
         let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        let bytes = Array(name.utf8.prefix(15))
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        _ = Array(name.utf8.prefix(15)).withUnsafeBytes { FileIO.writeAll(fd, $0) }
     }
 
     fileprivate final class Work: Sendable {

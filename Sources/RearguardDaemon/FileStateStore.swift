@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Posix
 import SystemPackage
 import RearguardAPI
 import RearguardCore
@@ -122,14 +123,7 @@ public struct FileStateStore: StateStore {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        var data = Data()
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { data.append(contentsOf: chunk.prefix(n)); continue }
-            if n < 0 && errno == EINTR { continue }
-            return n == 0 ? data : nil
-        }
+        return FileIO.readAll(fd).map { Data($0) }
     }
 
     /// temp file in the same folder -> write -> fsync -> rename -> fsync the folder. The temp file is created anew
@@ -144,18 +138,10 @@ public struct FileStateStore: StateStore {
         guard fd >= 0 else { throw StateFileError(operation: "open", path: temp, errno: errno) }
         var ok = false
         defer { if !ok { unlink(temp) } }
-        try data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress?.advanced(by: offset), buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    let code = errno
-                    close(fd)
-                    throw StateFileError(operation: "write", path: temp, errno: code)
-                }
-                offset += written
-            }
+        let code = data.withUnsafeBytes { FileIO.writeAll(fd, $0) }
+        if code != 0 {
+            close(fd)
+            throw StateFileError(operation: "write", path: temp, errno: code)
         }
         if fsync(fd) != 0 {
             let code = errno
