@@ -130,11 +130,9 @@ public struct HTTP1Client: Sendable {
                     case .end: return Answer(status: status, body: Array(received.readableBytesView))
                     }
                 }
-            } catch let error as NIOSSLError {
+            } catch let error where error is NIOSSLError || error is BoringSSLError {
                 // A server that ends its answer by closing, without TLS's close_notify: what arrived is the answer.
-                if case .uncleanShutdown = error, status != 0 { return Answer(status: status, body: Array(received.readableBytesView)) }
-                throw APIError(.badResponse, "tls with \(target) failed: " + "\(error)".lowercased())
-            } catch let error as BoringSSLError {
+                if case .uncleanShutdown? = error as? NIOSSLError, status != 0 { return Answer(status: status, body: Array(received.readableBytesView)) }
                 throw APIError(.badResponse, "tls with \(target) failed: " + "\(error)".lowercased())
             }
             throw APIError(.badResponse, "\(target) closed the connection before answering \(path)")

@@ -46,20 +46,21 @@ extension Sysroot {
             throw bad("is not a GVariant a{sv}")
         }
         defer { lib.g_variant_unref(state) }
-        guard let target = GVariantDict(lib: lib).lookup(state, "target", type: "a{sv}") else {
+        let dict = GVariantDict(lib: lib)
+        guard let target = dict.lookup(state, "target", type: "a{sv}") else {
             throw bad("has no target")
         }
         defer { lib.g_variant_unref(target) }
-        guard let name = GVariantDict(lib: lib).string(target, "name"),
-              let osname = GVariantDict(lib: lib).string(target, "osname"),
-              let bootChecksum = GVariantDict(lib: lib).string(target, "bootcsum")
+        guard let name = dict.string(target, "name"),
+              let osname = dict.string(target, "osname"),
+              let bootChecksum = dict.string(target, "bootcsum")
         else { throw bad("lacks name, osname or bootcsum") }
         guard let (checksum, serial) = Self.parseDeploymentName(name) else {
             throw bad("names '\(name)', not CHECKSUM.SERIAL")
         }
         return StagedTarget(
             osname: osname, checksum: checksum, serial: serial, bootChecksum: bootChecksum,
-            isLocked: GVariantDict(lib: lib).bool(state, "locked") ?? false)
+            isLocked: dict.bool(state, "locked") ?? false)
     }
 
     /// Splits `CHECKSUM.SERIAL`; exposed for tests.
@@ -83,6 +84,6 @@ extension Sysroot {
             if let error { lib.g_error_free(error) }
             return nil
         }
-        return Self.originReference(keyFile, lib: lib)
+        return originReference(keyFile)
     }
 }

@@ -87,7 +87,7 @@ public final class Sysroot {
         let checksum = cString(lib.ostree_deployment_get_csum(deployment))
         let (version, timestamp) = commitFacts(checksum)
         // ostree_deployment_get_origin: (transfer none), may be NULL.
-        let origin = lib.ostree_deployment_get_origin(deployment).flatMap { Self.originReference($0, lib: lib) }
+        let origin = lib.ostree_deployment_get_origin(deployment).flatMap(originReference)
         let unlocked = cString(lib.ostree_deployment_unlocked_state_to_string(lib.ostree_deployment_get_unlocked(deployment)))
         return Deployment(
             index: Int(lib.ostree_deployment_get_index(deployment)),
@@ -139,7 +139,7 @@ public final class Sysroot {
     }
 
     /// `[origin] refspec`, else `container-image-reference`, from an origin key file.
-    static func originReference(_ keyFile: OpaquePointer, lib: rg_ostree_api) -> String? {
+    func originReference(_ keyFile: OpaquePointer) -> String? {
         for key in ["refspec", "container-image-reference"] {
             // g_key_file_get_string: (transfer full); NULL when absent.
             if let value = takeGString(lib.g_key_file_get_string(keyFile, "origin", key, nil), lib: lib) {

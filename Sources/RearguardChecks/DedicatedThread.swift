@@ -62,15 +62,15 @@ final class ProbeSlot: Sendable {
 
 /// Runs blocking probe work (sockets, waitpid) on its own thread so it never occupies the
 /// cooperative pool; on task cancellation the caller gets `cancelled` at once and the thread
-/// finishes on its own deadline. A `ProbeOutcome` is also offered to the engine's slot from the thread.
+/// finishes on its own deadline. The outcome is also offered to the engine's slot from the thread.
 enum DedicatedThread {
-    static func run<T: Sendable>(name: String, cancelled: T, _ body: @escaping @Sendable () -> T) async -> T {
-        let once = ResumeOnce<T>()
+    static func run(name: String, cancelled: ProbeOutcome, _ body: @escaping @Sendable () -> ProbeOutcome) async -> ProbeOutcome {
+        let once = ResumeOnce<ProbeOutcome>()
         let slot = ProbeSlot.current
         let work: @Sendable () -> Void = {
-            let value = body()
-            if let outcome = value as? ProbeOutcome { slot?.offer(outcome) }
-            once.resume(value)
+            let outcome = body()
+            slot?.offer(outcome)
+            once.resume(outcome)
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
