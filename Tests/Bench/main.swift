@@ -13,17 +13,13 @@ struct BenchError: Error, CustomStringConvertible {
 /// stand-in rpm-ostreed received `Start`, on one real node: 42.1 known good, 42.2 booted on probation.
 func decisionLatency() async throws -> Double {
     try await GuestSystem.waitRunning(60)
-    let node = try AgentNode(booting: "42.1", driver: "rpm-ostree", busAddress: GuestSystem.address)
+    let node = try await AgentNode.knownGoodOn421(busAddress: GuestSystem.address, driver: "rpm-ostree")
     defer { node.stop() }
     let failures = node.root + "/failures"
-    // Same check (interval 200 ms, threshold 2), plus the time of every failing probe.
+    // Same check on the update (interval 200 ms, threshold 2), plus the time of every failing probe.
     try node.editConfig(
         replacing: #"command = ["/bin/test", "-e", "\#(node.servicePath)"]"#,
         with: #"command = ["/bin/sh", "-c", "test -e \#(node.servicePath) && exit 0; date +%s.%N >> \#(failures); exit 1"]"#)
-    try node.start()
-    guard await waitUntil(20, { node.recordedState() == "good" }) else { throw BenchError("42.1 never became good:\n\(node.log)") }
-    node.stop()
-    _ = try node.rebootIntoDefault()
     guard let booted = try node.sysroot.adminStatus().first(where: { $0.version == "42.2" }) else {
         throw BenchError("no 42.2 deployment")
     }

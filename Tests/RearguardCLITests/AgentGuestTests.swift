@@ -8,7 +8,7 @@ import TestSupport
     /// through logind. Returns the node (agent still running) and the guest's boot count before that reboot.
     static func rolledBackAndRebooted() async throws -> (node: AgentNode, bootsBefore: Int) {
         try await GuestSystem.waitRunning()
-        let node = try await AgentRunTests.nodeKnownGoodOn421(busAddress: GuestSystem.address)
+        let node = try await AgentNode.knownGoodOn421(busAddress: GuestSystem.address)
         let bootsBefore = GuestSystem.boots()
         node.serviceUp = false
         try node.start()

@@ -69,7 +69,7 @@ import TestSupport
     @Test func aSecondAgentOnTheSameSocketNeverActs() async throws {
         // The first agent observes a failing 42.2; a second one with its own state (42.1 known good, enforcing) and
         // the same socket would roll back if it ever acted.
-        let node = try await AgentRunTests.nodeKnownGoodOn421()
+        let node = try await AgentNode.knownGoodOn421()
         let otherState = node.root + "/state-2"
         try FileManager.default.createDirectory(atPath: otherState, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: node.statePath, toPath: otherState + "/state.json")
@@ -107,7 +107,7 @@ import TestSupport
     }
 
     @Test func aFullStateFileSystemStopsTheDecisionAndLosesNothing() async throws {
-        let node = try await AgentRunTests.nodeKnownGoodOn421()
+        let node = try await AgentNode.knownGoodOn421()
         let saved = try Data(contentsOf: URL(fileURLWithPath: node.statePath))
         try Shell.check(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "rearguard-full", node.stateDir])
         defer { _ = try? Shell.run(["umount", "-l", node.stateDir]) }
@@ -137,7 +137,7 @@ import TestSupport
     }
 
     @Test func aStateFileReplacedByASymlinkIsNeverReadNorWrittenThrough() async throws {
-        let node = try await AgentRunTests.nodeKnownGoodOn421()
+        let node = try await AgentNode.knownGoodOn421()
         let target = node.root + "/passwd"
         let passwd = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
         try passwd.write(toFile: target, atomically: true, encoding: .utf8)

@@ -14,7 +14,7 @@ import TestSupport
         async throws -> (AgentNode, RpmOstreeStandIn)
     {
         try await GuestSystem.waitRunning()
-        let node = try await AgentRunTests.nodeKnownGoodOn421(busAddress: bus ?? GuestSystem.address, driver: "rpm-ostree")
+        let node = try await AgentNode.knownGoodOn421(busAddress: bus ?? GuestSystem.address, driver: "rpm-ostree")
         if staged { try AgentRunTests.stage("42.3", on: node) }
         let booted = try #require(try node.sysroot.adminStatus().first { $0.version == "42.2" })
         let standIn = try await RpmOstreeStandIn.start(

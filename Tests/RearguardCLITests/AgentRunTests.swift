@@ -6,17 +6,6 @@ import TestSupport
 /// the test: what the agent decides, what it writes, and that it never rolls back twice.
 @Suite(.serialized) struct AgentRunTests {
     /// Boots 42.1 until it is known good, then "reboots" into 42.2 (the sysroot's default).
-    static func nodeKnownGoodOn421(soak: String = "1s", busAddress: String? = nil, driver: String = "ostree", extra: String = "") async throws -> AgentNode {
-        let node = try AgentNode(booting: "42.1", soak: soak, driver: driver, busAddress: busAddress, extraConfig: extra)
-        try node.start()
-        let good = await waitUntil(20) { node.recordedState() == "good" }
-        #expect(good, "42.1 never became good:\n\(node.log)")
-        #expect(try node.waitVerdict().status == 0)
-        node.stop()
-        #expect(try node.rebootIntoDefault() == "42.2")
-        return node
-    }
-
     static func knownGood(_ node: AgentNode) -> [String] {
         ((node.state()?["known_good"] as? [[String: Any]]) ?? []).compactMap { $0["version"] as? String }
     }
@@ -42,7 +31,7 @@ import TestSupport
     }
 
     @Test func aFailedUpdateIsRolledBackOnceAndTheNextBootIsRolledBack() async throws {
-        let node = try await Self.nodeKnownGoodOn421()
+        let node = try await AgentNode.knownGoodOn421()
         node.serviceUp = false
         try node.start()
         // 42.2 fails in probation: the ostree driver makes 42.1 the default; the reboot has no bus here.
@@ -67,7 +56,7 @@ import TestSupport
     }
 
     @Test func aKnownGoodBootIsNeverRolledBack() async throws {
-        let node = try await Self.nodeKnownGoodOn421()
+        let node = try await AgentNode.knownGoodOn421()
         // Boot 42.1 again (e.g. the admin chose it): failures on a known-good deployment are never the OS's fault.
         try node.boot(version: "42.1")
         try node.start()
@@ -81,7 +70,7 @@ import TestSupport
     }
 
     @Test func observeModeDecidesButNeverActs() async throws {
-        let node = try await Self.nodeKnownGoodOn421()
+        let node = try await AgentNode.knownGoodOn421()
         try node.editConfig(replacing: "mode = \"enforce\"", with: "mode = \"observe\"")
         node.serviceUp = false
         try node.start()
@@ -120,7 +109,7 @@ import TestSupport
     }
 
     @Test func aStagedUpdateTheOSTreeDriverCannotClearMeansQuarantine() async throws {
-        let node = try await Self.nodeKnownGoodOn421()
+        let node = try await AgentNode.knownGoodOn421()
         try Self.stage("42.3", on: node)
         node.serviceUp = false
         try node.start()
@@ -132,7 +121,7 @@ import TestSupport
     }
 
     @Test func aCorruptStateFileIsKeptAsideAndTheAgentOnlyObserves() async throws {
-        let node = try await Self.nodeKnownGoodOn421()
+        let node = try await AgentNode.knownGoodOn421()
         let before = try String(contentsOfFile: node.statePath, encoding: .utf8)
         try String(before.prefix(before.count / 2)).write(toFile: node.statePath, atomically: true, encoding: .utf8)
         node.serviceUp = false
@@ -153,7 +142,7 @@ import TestSupport
     }
 
     @Test func aNewerSchemaIsLeftUntouchedAndTheAgentOnlyObserves() async throws {
-        let node = try await Self.nodeKnownGoodOn421()
+        let node = try await AgentNode.knownGoodOn421()
         let newer = #"{"schema_version": 99, "memory": {"future": true}}"#
         try newer.write(toFile: node.statePath, atomically: true, encoding: .utf8)
         node.serviceUp = false
@@ -182,7 +171,7 @@ import TestSupport
 
     @Test(arguments: ["before-intent", "after-intent", "after-transaction", "before-reboot"])
     func killedAtAStepOfTheRollbackRollsBackExactlyOnce(_ failpoint: String) async throws {
-        let node = try await AgentRunTests.nodeKnownGoodOn421()
+        let node = try await AgentNode.knownGoodOn421()
         node.serviceUp = false
         try node.start(failpoint: failpoint)
         #expect(await waitUntil(20) { node.isStopped }, "failpoint \(failpoint) not reached:\n\(node.log)")

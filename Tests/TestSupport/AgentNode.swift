@@ -91,6 +91,25 @@ public final class AgentNode {
         serviceUp = true
     }
 
+    /// A node whose 42.1 proved good (soak passed, `wait-verdict` 0), then rebooted into the update 42.2, with the
+    /// agent stopped: the start of every rollback story. Throws, with the agent's log, when a step does not happen.
+    public static func knownGoodOn421(
+        soak: String = "1s", busAddress: String? = nil, driver: String = "ostree", extra: String = ""
+    ) async throws -> AgentNode {
+        let node = try AgentNode(booting: "42.1", soak: soak, driver: driver, busAddress: busAddress, extraConfig: extra)
+        try node.start()
+        guard await waitUntil(20, { node.recordedState() == "good" }) else {
+            node.stop()
+            throw ShellError(message: "42.1 never became good:\n\(node.log)")
+        }
+        let verdict = try node.waitVerdict()
+        node.stop()
+        guard verdict.status == 0 else { throw ShellError(message: "wait-verdict on a good 42.1 exited \(verdict.status): \(verdict.stderr)") }
+        let booted = try node.rebootIntoDefault()
+        guard booted == "42.2" else { throw ShellError(message: "the reboot after 42.1 booted \(booted), not 42.2") }
+        return node
+    }
+
     /// Rewrites the config file, replacing `text` (which must be there) with `replacement`.
     public func editConfig(replacing text: String, with replacement: String) throws {
         let config = try String(contentsOfFile: configPath, encoding: .utf8)
