@@ -31,13 +31,14 @@ let package = Package(
         // libostree's headers only (no pkgConfig: its link flags would load libostree into every command); the OSTree
         // target opens the library at run time and passes the header paths below.
         .systemLibrary(name: "COSTree", providers: [.apt(["libostree-dev"]), .yum(["ostree-devel"])]),
+        .systemLibrary(name: "CPosix"),
         .systemLibrary(name: "CResolv", providers: [.apt(["libc6-dev"]), .yum(["glibc-devel"])]),
         .systemLibrary(
             name: "CSystemd", pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"]), .yum(["systemd-devel"])]),
 
         // Threads and child processes over POSIX (pthreads, posix_spawn), for the agent, the CLI and the tests.
-        .target(name: "Posix", swiftSettings: strict),
+        .target(name: "Posix", dependencies: ["CPosix"], swiftSettings: strict),
 
         // Swift wrappers over the C libraries.
         .target(
@@ -114,10 +115,12 @@ let package = Package(
         .executableTarget(name: "rearguard", dependencies: ["RearguardCLI"], swiftSettings: strict),
 
         // Fixtures shared by the test targets: real sysroots, process runs.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Posix"], path: "Tests/TestSupport", swiftSettings: strict),
+        // The shared-resource traits (the test guest, a node guest) that let suites run in parallel.
+        .target(name: "TestScopes", dependencies: ["TestSupport"], path: "Tests/TestScopes", swiftSettings: strict),
         .testTarget(name: "OSTreeTests", dependencies: ["OSTree", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "SystemdTests", dependencies: ["DBus", "Systemd", "RearguardCore", "RearguardDaemon"], swiftSettings: strict),
+            name: "SystemdTests", dependencies: ["DBus", "Systemd", "RearguardCore", "RearguardDaemon", "TestSupport", "TestScopes", "Posix"], swiftSettings: strict),
         // Runs inside the test guest (journald, sd_notify) and times the watch; built with
         // --static-swift-stdlib by scripts/test. Not shipped.
         .executableTarget(
@@ -131,7 +134,7 @@ let package = Package(
         // The rpm-ostree client and driver against the stand-in rpm-ostreed on the test guest's bus.
         .testTarget(
             name: "RpmOstreeTests",
-            dependencies: ["RearguardDaemon", "RearguardCore", "DBus", "RpmOstree", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RearguardDaemon", "RearguardCore", "DBus", "RpmOstree", "TestSupport", "TestScopes", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(name: "RearguardChecksTests", dependencies: ["RearguardChecks", "TestSupport"], swiftSettings: strict),
         // An AgentEndpoint holding real documents for the HTTP layer's tests and benchmark until the daemon's agent
@@ -156,8 +159,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "RearguardCLITests", dependencies: ["RearguardCLI", "RearguardDaemon", "TestSupport"], swiftSettings: strict),
+            name: "RearguardCLITests", dependencies: ["RearguardCLI", "RearguardDaemon", "TestSupport", "TestScopes"], swiftSettings: strict),
         // The shipped image, quadlets, boot gate and Butane config on the node guest (podman 5, systemd 257).
-        .testTarget(name: "NodeTests", dependencies: ["TestSupport"], swiftSettings: strict),
+        .testTarget(name: "NodeTests", dependencies: ["TestSupport", "TestScopes"], swiftSettings: strict),
     ]
 )

@@ -20,7 +20,7 @@ func decisionLatency() async throws -> Double {
     try node.editConfig(
         replacing: #"command = ["/bin/test", "-e", "\#(node.servicePath)"]"#,
         with: #"command = ["/bin/sh", "-c", "test -e \#(node.servicePath) && exit 0; date +%s.%N >> \#(failures); exit 1"]"#)
-    guard let booted = try node.sysroot.adminStatus().first(where: { $0.version == "42.2" }) else {
+    guard let booted = try await node.sysroot.adminStatus().first(where: { $0.version == "42.2" }) else {
         throw BenchError("no 42.2 deployment")
     }
     let standIn = try await RpmOstreeStandIn.start(

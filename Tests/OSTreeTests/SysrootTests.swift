@@ -5,12 +5,12 @@ import TestSupport
 
 /// The libostree wrapper against real sysroots made with `ostree admin`.
 @Suite struct SysrootTests {
-    @Test func listsDeploymentsInBootOrderLikeOstreeAdminStatus() throws {
-        let fixture = try SysrootFixture(versions: ["41.20250101.3.0", "42.20251110.3.0", "42.20251124.3.0"])
-        try fixture.pin(index: 2)
+    @Test func listsDeploymentsInBootOrderLikeOstreeAdminStatus() async throws {
+        let fixture = try await SysrootFixture(versions: ["41.20250101.3.0", "42.20251110.3.0", "42.20251124.3.0"])
+        try await fixture.pin(index: 2)
         let sysroot = try Sysroot(path: fixture.path)
         let listed = try sysroot.deployments()
-        let reference = try fixture.adminStatus()
+        let reference = try await fixture.adminStatus()
         #expect(listed.count == 3)
         #expect(listed.map { SysrootFixture.StatusEntry(osname: $0.osname, checksum: $0.checksum, serial: $0.serial, version: $0.version, isPinned: $0.isPinned) } == reference)
         #expect(listed.map(\.index) == [0, 1, 2])
@@ -19,23 +19,23 @@ import TestSupport
         #expect(listed.allSatisfy { $0.checksum.count == 64 && $0.timestamp != nil })
     }
 
-    @Test func readsCommitTimestampAndVersionFromTheRepo() throws {
-        let fixture = try SysrootFixture(versions: ["1.0"])
+    @Test func readsCommitTimestampAndVersionFromTheRepo() async throws {
+        let fixture = try await SysrootFixture(versions: ["1.0"])
         let deployment = try #require(try Sysroot(path: fixture.path).deployments().first)
-        let rev = try Shell.check(["ostree", "--repo=\(fixture.path)/ostree/repo", "show", "--print-metadata-key=version", deployment.checksum])
+        let rev = try await Shell.check(["ostree", "--repo=\(fixture.path)/ostree/repo", "show", "--print-metadata-key=version", deployment.checksum])
         #expect(rev.contains("'1.0'"))
-        let log = try Shell.check(["ostree", "--repo=\(fixture.path)/ostree/repo", "log", deployment.checksum])
+        let log = try await Shell.check(["ostree", "--repo=\(fixture.path)/ostree/repo", "log", deployment.checksum])
         #expect(log.contains("Date:  2025-11-"))
         #expect(deployment.timestamp.map { $0 > Date(timeIntervalSince1970: 1_761_955_200) } == true)  // after 2025-11-01
     }
 
-    @Test func knowsNoBootedDeploymentForASysrootThatIsNotTheRunningRoot() throws {
-        let fixture = try SysrootFixture(versions: ["1.0", "2.0"])
+    @Test func knowsNoBootedDeploymentForASysrootThatIsNotTheRunningRoot() async throws {
+        let fixture = try await SysrootFixture(versions: ["1.0", "2.0"])
         #expect(try Sysroot(path: fixture.path).libostreeBootedDeployment() == nil)
     }
 
-    @Test func resolvesTheBootArgumentThroughTheBootLinkSymlink() throws {
-        let fixture = try SysrootFixture(versions: ["1.0", "2.0"])
+    @Test func resolvesTheBootArgumentThroughTheBootLinkSymlink() async throws {
+        let fixture = try await SysrootFixture(versions: ["1.0", "2.0"])
         let sysroot = try Sysroot(path: fixture.path)
         let older = try #require(try sysroot.deployments().last)
         let value = try fixture.bootArgument(version: "1.0")
@@ -76,13 +76,13 @@ import TestSupport
 
 /// Reordering a real sysroot (the `ostree` rollback driver's primitive), read back with `ostree admin status`.
 @Suite struct SysrootWriteTests {
-    @Test func movingTheRollbackDeploymentToTheFrontKeepsTheRestInOrder() throws {
-        let fixture = try SysrootFixture(versions: ["41.1", "42.1", "42.2"])
-        let before = try fixture.adminStatus()
+    @Test func movingTheRollbackDeploymentToTheFrontKeepsTheRestInOrder() async throws {
+        let fixture = try await SysrootFixture(versions: ["41.1", "42.1", "42.2"])
+        let before = try await fixture.adminStatus()
         let sysroot = try Sysroot(path: fixture.path)
         let target = before[1]
         #expect(try sysroot.moveToFront(osname: target.osname, checksum: target.checksum, serial: target.serial))
-        let after = try fixture.adminStatus()
+        let after = try await fixture.adminStatus()
         #expect(after.map(\.version) == ["42.1", "42.2", "41.1"])
         #expect(try Sysroot(path: fixture.path).deployments().map(\.version) == ["42.1", "42.2", "41.1"])
         // The boot loader now boots 42.1 first.
@@ -91,19 +91,19 @@ import TestSupport
         #expect(try String(contentsOfFile: fixture.path + "/boot/loader/entries/" + newest, encoding: .utf8).contains("title fedora-coreos 42.1 "))
     }
 
-    @Test func movingTheFirstDeploymentWritesNothing() throws {
-        let fixture = try SysrootFixture(versions: ["42.1", "42.2"])
-        let first = try #require(try fixture.adminStatus().first)
+    @Test func movingTheFirstDeploymentWritesNothing() async throws {
+        let fixture = try await SysrootFixture(versions: ["42.1", "42.2"])
+        let first = try await #require(try fixture.adminStatus().first)
         #expect(try Sysroot(path: fixture.path).moveToFront(osname: first.osname, checksum: first.checksum, serial: first.serial) == false)
-        #expect(try fixture.adminStatus().map(\.version) == ["42.2", "42.1"])
+        await #expect(try fixture.adminStatus().map(\.version) == ["42.2", "42.1"])
     }
 
-    @Test func anUnknownDeploymentIsAnErrorAndNothingChanges() throws {
-        let fixture = try SysrootFixture(versions: ["42.1", "42.2"])
+    @Test func anUnknownDeploymentIsAnErrorAndNothingChanges() async throws {
+        let fixture = try await SysrootFixture(versions: ["42.1", "42.2"])
         let error = #expect(throws: OSTreeError.self) {
             try Sysroot(path: fixture.path).moveToFront(osname: "fedora-coreos", checksum: String(repeating: "0", count: 64), serial: 0)
         }
         #expect(error?.code == .notFound)
-        #expect(try fixture.adminStatus().map(\.version) == ["42.2", "42.1"])
+        await #expect(try fixture.adminStatus().map(\.version) == ["42.2", "42.1"])
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import APITestSupport
 import Foundation
+import Posix
 import Logging
 import RearguardAPI
 import RearguardCore
@@ -67,7 +68,8 @@ struct LiveServer: Sendable {
 /// the in-process server's requests need.
 func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+        let job: @Sendable () -> Void = { continuation.resume(with: Result { try work() }) }
+        if !PosixThread.detach(name: "test-off-pool", job) { job() }
     }
 }
 
@@ -75,32 +77,21 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
 func rearguard(_ arguments: [String], asNobody: Bool = false) async throws -> RunOutput {
     let binary = try Shell.rearguardBinary()
     let prefix = asNobody ? try nobody() : []
-    return try await offPool { try runCapturing(prefix + [binary] + arguments) }
+    return try await runCapturing(prefix + [binary] + arguments)
 }
 
-/// Runs a program (looked up in PATH) to completion with stdout and stderr in files. posix_spawn and waitpid,
-/// because Foundation's Process reads its pipes with `try!` and traps on the EINTR that another test's SIGCHLD
-/// causes when suites run in parallel.
-func runCapturing(_ arguments: [String]) throws -> RunOutput {
-    let base = NSTemporaryDirectory() + "rearguard-api-run-\(UUID().uuidString)"
-    defer {
-        unlink(base + ".out")
-        unlink(base + ".err")
-    }
-    let pid = try spawn(arguments, output: base + ".out", errorOutput: base + ".err")
-    let status = reap(pid)
-    return RunOutput(
-        status: status, stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
+/// Runs a program (looked up in PATH) to completion, stdout and stderr apart.
+func runCapturing(_ arguments: [String]) async throws -> RunOutput {
+    let output = try await Shell.run(arguments)
+    return RunOutput(status: output.status, stdout: output.stdout, stderr: output.stderr)
 }
 
 /// Runs curl on the socket: returns the HTTP status and the body.
 func curl(_ socket: String, _ arguments: [String], asNobody: Bool = false) async throws -> (status: Int, body: String) {
     _ = try requireTool("curl", package: "curl")
     let prefix = asNobody ? try nobody() : []
-    let run = try await offPool {
-        try runCapturing(prefix + ["curl", "-sS", "--max-time", "20", "--unix-socket", socket, "-w", "\n%{http_code}"] + arguments)
-    }
+    let run = try await runCapturing(
+        prefix + ["curl", "-sS", "--max-time", "20", "--unix-socket", socket, "-w", "\n%{http_code}"] + arguments)
     guard run.status == 0 else { throw RawError("curl \(arguments) exited \(run.status): \(run.stderr)") }
     var lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
     let code = Int(lines.removeLast()) ?? -1

@@ -9,14 +9,14 @@ import TestSupport
     }
 
     @Test func statusFollowsTheBootFromFirstBootToGoodWithItsExitCodes() async throws {
-        let node = try AgentNode(booting: "42.2", soak: "2s")
+        let node = try await AgentNode(booting: "42.2", soak: "2s")
         try node.start()
         #expect(await node.waitServing(), "\(node.log)")
-        let early = try node.cli(["status"])
+        let early = try await node.cli(["status"])
         #expect(early.status == 3, "first boot is not decided yet: \(early.stdout)")
         #expect(early.stdout.hasPrefix("FIRST BOOT") || early.stdout.uppercased().hasPrefix("FIRST-BOOT") || early.stdout.hasPrefix("FIRST"), "\(early.stdout)")
-        #expect(await waitUntil(20) { (try? node.cli(["status"]).status) == 0 }, "\(node.log)")
-        let status = try node.cli(["status", "--json"])
+        #expect(await waitUntil(20) { (try? await node.cli(["status"]).status) == 0 }, "\(node.log)")
+        let status = try await node.cli(["status", "--json"])
         let doc = Self.json(status.stdout)
         #expect(doc["schema_version"] as? Int == 1)
         #expect(doc["state"] as? String == "good")
@@ -27,39 +27,39 @@ import TestSupport
         #expect((doc["last_decision"] as? [String: Any])?["action"] as? String == "boot-marked-good")
         #expect(doc["updates_held"] as? Bool == false)
         // curl sees the same document.
-        let curl = try Shell.run(["curl", "-s", "--unix-socket", node.socketPath, "http://localhost/v1/status"])
+        let curl = try await Shell.run(["curl", "-s", "--unix-socket", node.socketPath, "http://localhost/v1/status"])
         #expect(Self.json(curl.stdout)["state"] as? String == "good")
-        let metrics = try Shell.run(["curl", "-s", "--unix-socket", node.socketPath, "http://localhost/metrics"]).stdout
+        let metrics = try await Shell.run(["curl", "-s", "--unix-socket", node.socketPath, "http://localhost/metrics"]).stdout
         #expect(metrics.contains(#"rearguard_assessment_state{state="good"} 1"#), "\(metrics)")
         #expect(metrics.contains(#"rearguard_check_up{check="service"} 1"#))
-        let history = Self.json(try node.cli(["history", "--json"]).stdout)
+        let history = await Self.json(try node.cli(["history", "--json"]).stdout)
         #expect((history["boots"] as? [[String: Any]])?.first?["state"] as? String == "good")
         node.stop()
     }
 
     @Test func holdReleaseAndModeChangeTheNodeAndSurviveARestart() async throws {
-        let node = try AgentNode(booting: "42.2", soak: "1s")
+        let node = try await AgentNode(booting: "42.2", soak: "1s")
         try node.start()
         #expect(await node.waitServing(), "\(node.log)")
-        #expect(try node.cli(["hold"]).status == 0)
+        await #expect(try node.cli(["hold"]).status == 0)
         #expect(FileManager.default.fileExists(atPath: node.holdPath))
-        #expect(try node.cli(["mode", "observe"]).status == 0)
+        await #expect(try node.cli(["mode", "observe"]).status == 0)
         node.stop()
         try node.start()
         #expect(await node.waitServing(), "\(node.log)")
-        let doc = Self.json(try node.cli(["status", "--json"]).stdout)
+        let doc = await Self.json(try node.cli(["status", "--json"]).stdout)
         #expect(doc["mode"] as? String == "observe", "the mode is kept in the state")
         #expect(doc["updates_held"] as? Bool == true)
-        #expect(try node.cli(["release"]).status == 0)
+        await #expect(try node.cli(["release"]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: node.holdPath))
-        #expect(try node.cli(["mode", "enforce"]).status == 0)
-        #expect(Self.json(try node.cli(["status", "--json"]).stdout)["mode"] as? String == "enforce")
-        #expect(try node.cli(["mode", "sometimes"]).status == 64)
+        await #expect(try node.cli(["mode", "enforce"]).status == 0)
+        await #expect(Self.json(try node.cli(["status", "--json"]).stdout)["mode"] as? String == "enforce")
+        await #expect(try node.cli(["mode", "sometimes"]).status == 64)
         node.stop()
     }
 
     @Test func releaseEndsAQuarantineAndTheChecksumIsOnlyObservedAfter() async throws {
-        let node = try AgentNode(versions: ["42.1", "42.2", "42.3"], booting: "42.1")
+        let node = try await AgentNode(versions: ["42.1", "42.2", "42.3"], booting: "42.1")
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
         node.stop()
@@ -67,22 +67,22 @@ import TestSupport
         node.serviceUp = false
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "quarantine" }, "\(node.log)")
-        let quarantined = try node.cli(["status"])
+        let quarantined = try await node.cli(["status"])
         #expect(quarantined.status == 1 && quarantined.stdout.hasPrefix("QUARANTINE"), "\(quarantined.stdout)")
-        let explain = try node.cli(["explain", "--json"])
+        let explain = try await node.cli(["explain", "--json"])
         #expect(explain.stdout.contains("rearguard release"), "\(explain.stdout)")
-        #expect(try node.cli(["release"]).status == 0)
+        await #expect(try node.cli(["release"]).status == 0)
         #expect(await waitUntil(10) { node.recordedState() == "probation" })
         #expect((node.state()?["observe_only"] as? [String])?.count == 1)
         node.stop()
     }
 
     @Test func recheckRunsEveryCheckNow() async throws {
-        let node = try AgentNode(booting: "42.2", soak: "1h")
+        let node = try await AgentNode(booting: "42.2", soak: "1h")
         try node.start()
         #expect(await node.waitServing(), "\(node.log)")
         node.serviceUp = false
-        let out = try node.cli(["recheck", "--json"])
+        let out = try await node.cli(["recheck", "--json"])
         #expect(out.status == 1, "a required check fails: \(out.stdout)")
         let checks = try #require(Self.json(out.stdout)["checks"] as? [[String: Any]])
         #expect(((checks.first?["last"] as? [String: Any])?["status"] as? String) == "fail")
@@ -90,7 +90,7 @@ import TestSupport
     }
 
     @Test func aCallerWhoIsNotRootMayReadButNotChange() async throws {
-        let node = try AgentNode(booting: "42.2", soak: "1h")
+        let node = try await AgentNode(booting: "42.2", soak: "1h")
         try node.editConfig(replacing: "[api]\n", with: "[api]\ngroup = \"nogroup\"\n")
         // The socket's folder chain must let the group through, as /run/rearguard does on a host.
         var dir = (node.socketPath as NSString).deletingLastPathComponent
@@ -100,22 +100,22 @@ import TestSupport
             dir = (dir as NSString).deletingLastPathComponent
             _ = chmod(dir, 0o755)
         }
-        _ = try Shell.run(["chgrp", "nogroup", (node.socketPath as NSString).deletingLastPathComponent])
+        _ = try await Shell.run(["chgrp", "nogroup", (node.socketPath as NSString).deletingLastPathComponent])
         _ = chmod((node.socketPath as NSString).deletingLastPathComponent, 0o750)
         try node.start()
         #expect(await node.waitServing(), "\(node.log)")
         let asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", "curl", "-s"]
-        let read = try Shell.run(asNobody + ["--unix-socket", node.socketPath, "http://localhost/v1/status"])
+        let read = try await Shell.run(asNobody + ["--unix-socket", node.socketPath, "http://localhost/v1/status"])
         #expect(Self.json(read.stdout)["state"] as? String == "first-boot", "\(read.stdout) \(read.stderr)")
-        let change = try Shell.run(asNobody + ["-X", "POST", "--unix-socket", node.socketPath, "http://localhost/v1/hold"])
+        let change = try await Shell.run(asNobody + ["-X", "POST", "--unix-socket", node.socketPath, "http://localhost/v1/hold"])
         let error = Self.json(change.stdout)["error"] as? [String: Any]
         #expect(error?["code"] as? String == "forbidden", "\(change.stdout)")
         #expect(!FileManager.default.fileExists(atPath: node.holdPath))
         node.stop()
     }
 
-    @Test func noAgentMeansExit69WithAHint() throws {
-        let out = try Shell.run([try Shell.rearguardBinary(), "status", "--socket", "/nonexistent/rearguard.sock"])
+    @Test func noAgentMeansExit69WithAHint() async throws {
+        let out = try await Shell.run([try Shell.rearguardBinary(), "status", "--socket", "/nonexistent/rearguard.sock"])
         #expect(out.status == 69)
         #expect(out.stderr.contains("systemctl start rearguard"), "\(out.stderr)")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Posix
 import Glibc
 import Testing
 import TestSupport
@@ -7,20 +8,20 @@ import TestSupport
 /// booted one, and abuse (a second agent, a stale socket, a full file system, a planted symlink, a check whose
 /// program leaves children behind, and many rounds).
 @Suite(.serialized) struct AgentHardeningTests {
-    static func status(_ node: AgentNode) -> [String: Any]? {
-        guard let out = try? node.cli(["status", "--json"]), out.status != 69 else { return nil }
+    static func status(_ node: AgentNode) async -> [String: Any]? {
+        guard let out = try? await node.cli(["status", "--json"]), out.status != 69 else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8))) as? [String: Any]
     }
 
     // MARK: 2. a failed finalization
 
     @Test func aStagedUpdateThatDidNotBootIsAFailedFinalizationNotAProbation() async throws {
-        let node = try AgentNode(booting: "42.2", soak: "1s")
+        let node = try await AgentNode(booting: "42.2", soak: "1s")
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
-        try AgentRunTests.stage("42.3", on: node)
+        try await AgentRunTests.stage("42.3", on: node)
         // The shutdown of the reboot Zincati asks for right after staging: the agent reads the deployments once more.
-        node.terminate()
+        await node.terminate()
         let staged = node.state()?["staged_update"] as? [String: Any]
         #expect((staged?["release"] as? [String: Any])?["version"] as? String == "42.3", "\(node.allLogs)")
 
@@ -32,7 +33,7 @@ import TestSupport
         #expect(node.log.contains("42.3 was staged but 42.2 booted again"), "\(node.log)")
         #expect(node.log.contains("message_id=4d3c7a1e0b6f4f0e9a3b2c1d5e6f7a09"), "\(node.log)")
         #expect(node.recordedState() == "good", "the old deployment booting again is no update to put on probation")
-        let status = try #require(Self.status(node))
+        let status = try #require(await Self.status(node))
         #expect((status["last_decision"] as? [String: Any])?["action"] as? String == "finalization-failed")
         #expect(status["finalization_failures_total"] as? Int == 1)
         #expect(node.state()?["staged_update"] == nil || node.state()?["staged_update"] is NSNull)
@@ -45,7 +46,7 @@ import TestSupport
         try node.boot(version: "42.2")
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
-        #expect(Self.status(node)?["finalization_failures_total"] as? Int == 1)
+        await #expect(Self.status(node)?["finalization_failures_total"] as? Int == 1)
         #expect(!node.log.contains("finalization-failed"))
         node.stop()
     }
@@ -53,16 +54,16 @@ import TestSupport
     // MARK: 4. abuse
 
     @Test func aSecondAgentOnTheSameStateFolderRefusesToStart() async throws {
-        let node = try AgentNode(booting: "42.1")
+        let node = try await AgentNode(booting: "42.1")
         try node.start()
         #expect(await node.waitServing(), "\(node.log)")
         let first = try #require(node.agent?.pid)
         let second = try ServerProcess(
             [try Shell.rearguardBinary(), "run", "--config-dir", node.configDir], log: node.root + "/second.log")
         let status = await second.waitExit(10)
-        #expect(status.map { ($0 >> 8) & 0xff } == 75, "the second agent must refuse at once:\n\(second.output)")
+        #expect(status == .exited(75), "the second agent must refuse at once:\n\(second.output)")
         #expect(second.output.contains("another rearguard agent (pid \(first)) holds the state folder"), "\(second.output)")
-        #expect(Self.status(node) != nil, "the first agent still serves")
+        await #expect(Self.status(node) != nil, "the first agent still serves")
         node.stop()
     }
 
@@ -86,16 +87,16 @@ import TestSupport
         let second = try ServerProcess(
             [try Shell.rearguardBinary(), "run", "--config-dir", otherConfig], log: node.root + "/second.log")
         let status = await second.waitExit(10)
-        #expect(status != nil && status != 0, "the second agent must stop:\n\(second.output)")
+        #expect(status != nil && status != .exited(0), "the second agent must stop:\n\(second.output)")
         #expect(second.output.contains("another agent serves \(node.socketPath)"), "\(second.output)")
         try await Task.sleep(for: .seconds(2))
-        #expect(try node.defaultVersion() == "42.2", "nothing was rolled back")
+        await #expect(try node.defaultVersion() == "42.2", "nothing was rolled back")
         #expect(try String(contentsOfFile: otherState + "/state.json", encoding: .utf8) == before, "the second agent decided nothing")
         node.stop()
     }
 
     @Test func aSocketLeftBySIGKILLIsServedAgain() async throws {
-        let node = try AgentNode(booting: "42.1")
+        let node = try await AgentNode(booting: "42.1")
         try node.start()
         #expect(await node.waitServing(), "\(node.log)")
         node.stop()  // SIGKILL: the socket file stays behind
@@ -109,26 +110,26 @@ import TestSupport
     @Test func aFullStateFileSystemStopsTheDecisionAndLosesNothing() async throws {
         let node = try await AgentNode.knownGoodOn421()
         let saved = try Data(contentsOf: URL(fileURLWithPath: node.statePath))
-        try Shell.check(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "rearguard-full", node.stateDir])
-        defer { _ = try? Shell.run(["umount", "-l", node.stateDir]) }
+        try await Shell.check(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "rearguard-full", node.stateDir])
+        defer { Shell.cleanup(["umount", "-l", node.stateDir]) }
         try saved.write(to: URL(fileURLWithPath: node.statePath))
         try node.editConfig(replacing: "soak = \"1s\"", with: "soak = \"1h\"")
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "probation" }, "\(node.log)")
         // Fill what is left: the next decision cannot be written.
-        _ = try Shell.run(["dd", "if=/dev/zero", "of=\(node.stateDir)/filler", "bs=4k"])
+        _ = try await Shell.run(["dd", "if=/dev/zero", "of=\(node.stateDir)/filler", "bs=4k"])
         let recorded = try Data(contentsOf: URL(fileURLWithPath: node.statePath))
         node.serviceUp = false
         #expect(await waitUntil(20) {
-            ((Self.status(node)?["observe_only_reason"] as? String) ?? "").contains("cannot write the state file")
+            ((await Self.status(node)?["observe_only_reason"] as? String) ?? "").contains("cannot write the state file")
         }, "\(node.log)")
         try await Task.sleep(for: .seconds(2))
-        #expect(try node.defaultVersion() == "42.2", "a decision that could not be written is not acted on")
+        await #expect(try node.defaultVersion() == "42.2", "a decision that could not be written is not acted on")
         #expect(try Data(contentsOf: URL(fileURLWithPath: node.statePath)) == recorded, "nothing recorded is lost")
         #expect(AgentRunTests.knownGood(node) == ["42.1"])
         // Room again: the decision is taken whole, once.
         try FileManager.default.removeItem(atPath: node.stateDir + "/filler")
-        #expect(await waitUntil(30) { (try? node.defaultVersion()) == "42.1" }, "\(node.log)")
+        #expect(await waitUntil(30) { (try? await node.defaultVersion()) == "42.1" }, "\(node.log)")
         // The rollback is recorded when the driver reports it applied, just after the boot order changed.
         #expect(await waitUntil(10) { AgentRunTests.rollbacks(node) == 1 }, "\(node.log)")
         try await Task.sleep(for: .seconds(1))
@@ -148,7 +149,7 @@ import TestSupport
         #expect(await waitUntil(10) { node.log.contains("is a symbolic link") }, "\(node.log)")
         try await Task.sleep(for: .seconds(2))
         #expect(try String(contentsOfFile: target, encoding: .utf8) == passwd, "never written through")
-        #expect(try node.defaultVersion() == "42.2", "nothing acted on")
+        await #expect(try node.defaultVersion() == "42.2", "nothing acted on")
         let names = try FileManager.default.contentsOfDirectory(atPath: node.stateDir)
         let aside = try #require(names.first { $0.hasPrefix("state.json.corrupt-") })
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: node.stateDir + "/" + aside) == target, "the link itself is moved aside")
@@ -158,7 +159,7 @@ import TestSupport
 
     @Test func aCommandCheckThatLeavesAChildBehindIsKilledWithItsGroup() async throws {
         let marker = "977\(Int.random(in: 100...999))"
-        let node = try AgentNode(booting: "42.1", extraConfig: """
+        let node = try await AgentNode(booting: "42.1", extraConfig: """
             [[check]]
             name = "forks"
             kind = "command"
@@ -167,19 +168,19 @@ import TestSupport
             timeout = "300ms"
             required = false
             """)
-        func leftOver() -> Int {
-            let out = (try? Shell.run(["pgrep", "-f", "sleep \(marker)"]))?.stdout ?? ""
+        func leftOver() async -> Int {
+            let out = (try? await Shell.run(["pgrep", "-f", "sleep \(marker)"]))?.stdout ?? ""
             return out.split(separator: "\n").count
         }
         try node.start()
         // 20 rounds: the history keeps the last 20 results.
         #expect(await waitUntil(30) {
-            let checks = Self.status(node)?["checks"] as? [[String: Any]]
+            let checks = await Self.status(node)?["checks"] as? [[String: Any]]
             return (checks?.first { $0["name"] as? String == "forks" }?["history"] as? [Any])?.count == 20
         }, "\(node.log)")
-        #expect(leftOver() <= 2, "only the current round's program and child may run")
-        node.terminate()
-        #expect(await waitUntil(5) { leftOver() == 0 }, "no process is left after 20 rounds")
+        await #expect(leftOver() <= 2, "only the current round's program and child may run")
+        await node.terminate()
+        #expect(await waitUntil(5) { await leftOver() == 0 }, "no process is left after 20 rounds")
     }
 
     @Test func fdsAndMemoryStayFlatOverTenThousandRounds() async throws {
@@ -195,7 +196,7 @@ import TestSupport
             required = false
             """
         }.joined(separator: "\n")
-        let node = try AgentNode(booting: "42.1", extraConfig: checks)
+        let node = try await AgentNode(booting: "42.1", extraConfig: checks)
         try node.start()
         let pid = try #require(node.agent?.pid)
         func fds() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1 }
@@ -219,7 +220,7 @@ import TestSupport
 @Suite struct MetricsListenerTests {
     @Test func anAddressInUseIsLoggedAndTheAgentKeepsWorking() async throws {
         let squatter = try CountingTCPListener()
-        let node = try AgentNode(booting: "42.1", extraConfig: "[metrics]\nlisten = \"127.0.0.1:\(squatter.port)\"\n")
+        let node = try await AgentNode(booting: "42.1", extraConfig: "[metrics]\nlisten = \"127.0.0.1:\(squatter.port)\"\n")
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
         #expect(node.log.contains("cannot listen for metrics on 127.0.0.1:\(squatter.port)"), "\(node.log)")
@@ -229,18 +230,18 @@ import TestSupport
 
     @Test func itServesMetricsAndNothingElse() async throws {
         let port = freePort()
-        let node = try AgentNode(booting: "42.1", extraConfig: "[metrics]\nlisten = \"127.0.0.1:\(port)\"\n")
+        let node = try await AgentNode(booting: "42.1", extraConfig: "[metrics]\nlisten = \"127.0.0.1:\(port)\"\n")
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
-        func get(_ method: String, _ path: String) throws -> (code: String, body: String) {
-            let out = try Shell.run(["curl", "-s", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
+        func get(_ method: String, _ path: String) async throws -> (code: String, body: String) {
+            let out = try await Shell.run(["curl", "-s", "-X", method, "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
             let lines = out.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
         }
-        let metrics = try get("GET", "/metrics")
+        let metrics = try await get("GET", "/metrics")
         #expect(metrics.code == "200" && metrics.body.contains(#"rearguard_assessment_state{state="good"} 1.0"#), "\(metrics)")
-        #expect(try get("GET", "/v1/status").code == "404")
-        #expect(try get("POST", "/metrics").code == "405")
+        await #expect(try get("GET", "/v1/status").code == "404")
+        await #expect(try get("POST", "/metrics").code == "405")
         node.stop()
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestScopes
 import TestSupport
 
 /// The real agent with `[rollback] driver = "rpm-ostree"`: rpm-ostreed (the stand-in, on the guest's real bus)
 /// changes the real sysroot, logind in the real guest reboots.
-@Suite(.serialized) struct AgentRpmOstreeTests {
+@Suite(.serialized, .testGuest) struct AgentRpmOstreeTests {
     static let rollbackCalls = [
         #"RegisterClient([{"id":"rearguard"}])"#, #"Rollback([{"reboot":false}])"#, "Start([])", "UnregisterClient([{}])",
     ]
@@ -15,8 +16,8 @@ import TestSupport
     {
         try await GuestSystem.waitRunning()
         let node = try await AgentNode.knownGoodOn421(busAddress: bus ?? GuestSystem.address, driver: "rpm-ostree")
-        if staged { try AgentRunTests.stage("42.3", on: node) }
-        let booted = try #require(try node.sysroot.adminStatus().first { $0.version == "42.2" })
+        if staged { try await AgentRunTests.stage("42.3", on: node) }
+        let booted = try await #require(try node.sysroot.adminStatus().first { $0.version == "42.2" })
         let standIn = try await RpmOstreeStandIn.start(
             sysroot: node.sysroot.path, runDirectory: node.hostRun, hostRun: node.hostRun,
             booted: "\(booted.checksum).\(booted.serial)", fault: fault, delay: delay)
@@ -31,12 +32,12 @@ import TestSupport
         #expect(await waitUntil(30) { GuestSystem.boots() == boots + 1 }, "\(node.log)\n\(standIn.output)")
         #expect(standIn.calls() == Self.rollbackCalls)
         #expect(standIn.violations().isEmpty)
-        #expect(try node.sysroot.adminStatus().map(\.version) == ["42.1", "42.2"])
+        await #expect(try node.sysroot.adminStatus().map(\.version) == ["42.1", "42.2"])
         try await GuestSystem.waitRunning()
         node.stop()
         standIn.stop()
 
-        #expect(try node.rebootIntoDefault() == "42.1")
+        await #expect(try node.rebootIntoDefault() == "42.1")
         node.serviceUp = true
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "rolled-back" }, "\(node.log)")
@@ -54,7 +55,7 @@ import TestSupport
         #expect(standIn.calls() == [
             #"RegisterClient([{"id":"rearguard"}])"#, #"Cleanup([["pending-deploy"]])"#, "Start([])", "UnregisterClient([{}])",
         ] + Self.rollbackCalls)
-        #expect(try node.defaultVersion() == "42.1")
+        await #expect(try node.defaultVersion() == "42.1")
         #expect(!FileManager.default.fileExists(atPath: node.hostRun + "/ostree/staged-deployment"))
         try await GuestSystem.waitRunning()
         node.stop()
@@ -70,10 +71,10 @@ import TestSupport
         #expect(await waitUntil(30) { node.recordedState() == "quarantine" }, "\(node.log)\n\(standIn.output)")
         #expect(await waitUntil(5) { node.log.contains("rollback failed") }, "\(node.log)")
         if fault == .hang { #expect(await waitUntil(5) { node.log.contains("did not finish within") }, "\(node.log)") }
-        #expect(try node.defaultVersion() == "42.2", "the sysroot is unchanged")
+        await #expect(try node.defaultVersion() == "42.2", "the sysroot is unchanged")
         try await Task.sleep(for: .seconds(1))
         #expect(GuestSystem.boots() == boots, "no reboot")
-        #expect(try node.waitVerdict().status == 1)
+        await #expect(try node.waitVerdict().status == 1)
         node.stop()
     }
 
@@ -84,7 +85,7 @@ import TestSupport
         node.serviceUp = false
         try node.start()
         #expect(await waitUntil(30) { node.recordedState() == "quarantine" }, "\(node.log)")
-        #expect(try node.defaultVersion() == "42.2")
+        await #expect(try node.defaultVersion() == "42.2")
         #expect(GuestSystem.boots() == boots)
         node.stop()
     }
@@ -97,7 +98,7 @@ import TestSupport
         #expect(await waitUntil(20) { standIn.calls().contains("Start([])") }, "\(node.log)")
         node.stop()  // SIGKILL while rpm-ostreed works
         #expect(await waitUntil(10) { standIn.events().contains("transaction-finished") }, "\(standIn.output)")
-        #expect(try node.defaultVersion() == "42.1")
+        await #expect(try node.defaultVersion() == "42.1")
 
         // The same boot: the intent says requested, the sysroot says done: only the reboot is left.
         try node.start()

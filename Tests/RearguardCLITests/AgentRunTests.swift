@@ -13,15 +13,15 @@ import TestSupport
     static func rollbacks(_ node: AgentNode) -> Int { (node.state()?["rollbacks"] as? [Any])?.count ?? -1 }
 
     @Test func aFirstBootIsMarkedGoodAfterTheSoakAndNeverRolledBack() async throws {
-        let node = try AgentNode(booting: "42.2", soak: "1s")
+        let node = try await AgentNode(booting: "42.2", soak: "1s")
         node.serviceUp = false
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "first-boot" })
         try await Task.sleep(for: .seconds(2))
         // Failing with no baseline: reported, never acted on.
         #expect(node.recordedState() == "first-boot")
-        #expect(try node.defaultVersion() == "42.2")
-        #expect(try node.waitVerdict(timeout: "300ms").status == 1)
+        await #expect(try node.defaultVersion() == "42.2")
+        await #expect(try node.waitVerdict(timeout: "300ms").status == 1)
         node.serviceUp = true
         #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
         #expect(Self.knownGood(node) == ["42.2"])
@@ -35,19 +35,19 @@ import TestSupport
         node.serviceUp = false
         try node.start()
         // 42.2 fails in probation: the ostree driver makes 42.1 the default; the reboot has no bus here.
-        #expect(await waitUntil(20) { (try? node.defaultVersion()) == "42.1" }, "\(node.log)")
+        #expect(await waitUntil(20) { (try? await node.defaultVersion()) == "42.1" }, "\(node.log)")
         #expect(await waitUntil(10) { node.log.contains("reboot request failed") || node.log.contains("cannot reboot") }, "\(node.log)")
         #expect(node.recordedState() == "rolling-back")
         #expect(FileManager.default.fileExists(atPath: node.holdPath))
-        #expect(try node.waitVerdict(timeout: "300ms").status == 1, "rolling-back is not a verdict yet")
+        await #expect(try node.waitVerdict(timeout: "300ms").status == 1, "rolling-back is not a verdict yet")
         node.stop()
 
         // The boot loader starts 42.1: the agent sees the rollback through.
-        #expect(try node.rebootIntoDefault() == "42.1")
+        await #expect(try node.rebootIntoDefault() == "42.1")
         node.serviceUp = true
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "rolled-back" }, "\(node.log)")
-        #expect(try node.waitVerdict().status == 0)
+        await #expect(try node.waitVerdict().status == 0)
         #expect(FileManager.default.fileExists(atPath: node.holdPath), "the hold is asserted on the next boot")
         let bad = (node.state()?["bad_releases"] as? [[String: Any]])?.compactMap { $0["version"] as? String }
         #expect(bad == ["42.2"])
@@ -64,7 +64,7 @@ import TestSupport
         node.serviceUp = false
         try await Task.sleep(for: .seconds(2))
         #expect(node.recordedState() == "good")
-        #expect(try node.defaultVersion() == "42.2")
+        await #expect(try node.defaultVersion() == "42.2")
         #expect(Self.rollbacks(node) == 0)
         node.stop()
     }
@@ -76,15 +76,15 @@ import TestSupport
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "failing" }, "\(node.log)")
         try await Task.sleep(for: .seconds(1))
-        #expect(try node.defaultVersion() == "42.2")
+        await #expect(try node.defaultVersion() == "42.2")
         #expect(node.log.contains("rollback-withheld") && node.log.contains("would roll back to 42.1"))
-        #expect(try node.waitVerdict().status == 1)
+        await #expect(try node.waitVerdict().status == 1)
         node.stop()
     }
 
     @Test func noRollbackTargetMeansQuarantineNotAReboot() async throws {
         // Only 42.1 is known good, and 42.3 boots with 42.2 (never known good) as its rollback deployment.
-        let node = try AgentNode(versions: ["42.1", "42.2", "42.3"], booting: "42.1")
+        let node = try await AgentNode(versions: ["42.1", "42.2", "42.3"], booting: "42.1")
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "good" }, "\(node.log)")
         node.stop()
@@ -93,16 +93,16 @@ import TestSupport
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "quarantine" }, "\(node.log)")
         #expect(await waitUntil(5) { node.log.contains("was never known good") }, "\(node.log)")
-        #expect(try node.defaultVersion() == "42.3")
+        await #expect(try node.defaultVersion() == "42.3")
         #expect(!node.log.contains("rebooting"))
-        #expect(try node.waitVerdict().status == 1)
+        await #expect(try node.waitVerdict().status == 1)
         node.stop()
     }
 
     /// Stages `version` from the booted 42.2 with libostree itself, as Zincati does.
-    static func stage(_ version: String, on node: AgentNode) throws {
-        let booted = try #require(try node.sysroot.adminStatus().first { $0.version == "42.2" })
-        try Shell.check([
+    static func stage(_ version: String, on node: AgentNode) async throws {
+        let booted = try await #require(try node.sysroot.adminStatus().first { $0.version == "42.2" })
+        try await Shell.check([
             packageRoot + "/scripts/stage-deployment.sh", node.sysroot.path, "fedora-coreos",
             "\(booted.checksum).\(booted.serial)", version, node.hostRun,
         ])
@@ -110,12 +110,12 @@ import TestSupport
 
     @Test func aStagedUpdateTheOSTreeDriverCannotClearMeansQuarantine() async throws {
         let node = try await AgentNode.knownGoodOn421()
-        try Self.stage("42.3", on: node)
+        try await Self.stage("42.3", on: node)
         node.serviceUp = false
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "quarantine" }, "\(node.log)")
         #expect(await waitUntil(5) { node.log.contains("cannot clear the staged deployment") }, "\(node.log)")
-        #expect(try node.defaultVersion() != "42.1", "nothing was rolled back")
+        await #expect(try node.defaultVersion() != "42.1", "nothing was rolled back")
         #expect(!node.log.contains("rebooting"))
         node.stop()
     }
@@ -128,7 +128,7 @@ import TestSupport
         try node.start()
         #expect(await waitUntil(10) { node.log.contains("observing only") }, "\(node.log)")
         try await Task.sleep(for: .seconds(2))
-        #expect(try node.defaultVersion() == "42.2", "nothing is rolled back on a memory it cannot trust")
+        await #expect(try node.defaultVersion() == "42.2", "nothing is rolled back on a memory it cannot trust")
         let aside = try FileManager.default.contentsOfDirectory(atPath: node.stateDir).filter { $0.hasPrefix("state.json.corrupt-") }
         #expect(aside.count == 1)
         #expect(!FileManager.default.fileExists(atPath: node.statePath), "no fresh memory is written over the loss")
@@ -137,7 +137,7 @@ import TestSupport
         try node.start()
         #expect(await waitUntil(10) { node.log.contains("observing only") && node.log.contains("kept aside") }, "\(node.log)")
         try await Task.sleep(for: .seconds(2))
-        #expect(try node.defaultVersion() == "42.2")
+        await #expect(try node.defaultVersion() == "42.2")
         node.stop()
     }
 
@@ -149,15 +149,15 @@ import TestSupport
         try node.start()
         #expect(await waitUntil(10) { node.log.contains("observing only") }, "\(node.log)")
         try await Task.sleep(for: .seconds(2))
-        #expect(try node.defaultVersion() == "42.2")
+        await #expect(try node.defaultVersion() == "42.2")
         #expect(try String(contentsOfFile: node.statePath, encoding: .utf8) == newer)
         node.stop()
     }
 
     @Test func aBadConfigIsRefusedWithItsErrors() async throws {
-        let node = try AgentNode(booting: "42.1")
+        let node = try await AgentNode(booting: "42.1")
         try "[assessment]\nsoak = \"soon\"\n".write(toFile: node.configDir + "/20-bad.toml", atomically: true, encoding: .utf8)
-        let out = try Shell.run([try Shell.rearguardBinary(), "run", "--config-dir", node.configDir])
+        let out = try await Shell.run([try Shell.rearguardBinary(), "run", "--config-dir", node.configDir])
         #expect(out.status == 78)
         #expect(out.stderr.contains("20-bad.toml") && out.stderr.contains("soak"), "\(out.stderr)")
         #expect(node.state() == nil)
@@ -182,12 +182,12 @@ import TestSupport
         try node.start()
         #expect(await waitUntil(20) { Self.count(node.log, "rebooting:") == 1 }, "\(node.allLogs)")
         try await Task.sleep(for: .seconds(1))
-        #expect(try node.defaultVersion() == "42.1")
+        await #expect(try node.defaultVersion() == "42.1")
         #expect(Self.count(node.allLogs, "rebooting:") == 1, "one reboot request in all:\n\(node.allLogs)")
         #expect(Self.count(node.allLogs, "rolling back from=") <= 2)
         node.stop()
 
-        #expect(try node.rebootIntoDefault() == "42.1")
+        await #expect(try node.rebootIntoDefault() == "42.1")
         node.serviceUp = true
         try node.start()
         #expect(await waitUntil(20) { node.recordedState() == "rolled-back" }, "\(node.allLogs)")

@@ -16,15 +16,15 @@ final class DHCPNamespaces {
     let dir = scratchDir("dhcp")
     var daemon: ServerProcess?
 
-    init() throws {
+    init() async throws {
         ip = try requireTool("ip", package: "iproute2")
-        try sh([ip, "netns", "add", server])
-        try sh([ip, "netns", "add", client])
-        try sh([ip, "link", "add", serverIf, "netns", server, "type", "veth", "peer", "name", clientIf, "netns", client])
-        try sh([ip, "-n", server, "addr", "add", "10.213.77.1/24", "dev", serverIf])
+        try await sh([ip, "netns", "add", server])
+        try await sh([ip, "netns", "add", client])
+        try await sh([ip, "link", "add", serverIf, "netns", server, "type", "veth", "peer", "name", clientIf, "netns", client])
+        try await sh([ip, "-n", server, "addr", "add", "10.213.77.1/24", "dev", serverIf])
         for (ns, dev) in [(server, serverIf), (client, clientIf)] {
-            try sh([ip, "-n", ns, "link", "set", "lo", "up"])
-            try sh([ip, "-n", ns, "link", "set", dev, "up"])
+            try await sh([ip, "-n", ns, "link", "set", "lo", "up"])
+            try await sh([ip, "-n", ns, "link", "set", dev, "up"])
         }
     }
 
@@ -58,12 +58,12 @@ final class DHCPNamespaces {
 
     deinit {
         daemon?.stop()
-        _ = try? sh([ip, "netns", "del", server], check: false)
-        _ = try? sh([ip, "netns", "del", client], check: false)
+        Shell.cleanup([ip, "netns", "del", server])
+        Shell.cleanup([ip, "netns", "del", client])
     }
 
     /// Runs `rearguard check --json` inside `namespace` with one dhcp check and returns its result.
-    func check(in namespace: String, interface: String, mode: String, expectServer: String, timeout: String = "2s") throws -> CheckResult {
+    func check(in namespace: String, interface: String, mode: String, expectServer: String, timeout: String = "2s") async throws -> CheckResult {
         let config = scratchDir("dhcp-config")
         try """
             [[check]]
@@ -74,7 +74,7 @@ final class DHCPNamespaces {
             expect_server = "\(expectServer)"
             timeout = "\(timeout)"
             """.write(toFile: config + "/10-dhcp.toml", atomically: true, encoding: .utf8)
-        let run = try sh([ip, "netns", "exec", namespace, try Shell.rearguardBinary(), "check", "--json", "--config-dir", config], check: false)
+        let run = try await sh([ip, "netns", "exec", namespace, try Shell.rearguardBinary(), "check", "--json", "--config-dir", config], check: false)
         let json = run.out.drop { $0 != "{" }
         let report = try RearguardJSON.decoder().decode(CheckReport.self, from: Data(json.utf8))
         return try #require(report.results.first)
@@ -83,44 +83,44 @@ final class DHCPNamespaces {
 
 @Suite(.serialized) struct DHCPCheckTests {
     @Test func discoverFromAClientNamespaceGetsAnOfferFromTheExpectedServer() async throws {
-        let net = try DHCPNamespaces()
+        let net = try await DHCPNamespaces()
         try net.startDnsmasq()
-        var r = try net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.1")
+        var r = try await net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.1")
         for _ in 0..<10 where r.status != .pass {  // dnsmasq needs a moment to start
             try await Task.sleep(for: .milliseconds(200))
-            r = try net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.1")
+            r = try await net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.1")
         }
         #expect(r.status == .pass, "\(r.message) / \(net.daemon?.output ?? "")")
         #expect(r.message.hasPrefix("offer 10.213.77.1") && r.message.hasSuffix("from 10.213.77.1"), "\(r.message)")
     }
 
     @Test func informFromAnAddressedClientGetsAnAck() async throws {
-        let net = try DHCPNamespaces()
+        let net = try await DHCPNamespaces()
         try net.startDnsmasq()
-        try sh([net.ip, "-n", net.client, "addr", "add", "10.213.77.50/24", "dev", net.clientIf])
+        try await sh([net.ip, "-n", net.client, "addr", "add", "10.213.77.50/24", "dev", net.clientIf])
         try await Task.sleep(for: .milliseconds(500))
-        let r = try net.check(in: net.client, interface: net.clientIf, mode: "inform", expectServer: "10.213.77.1")
+        let r = try await net.check(in: net.client, interface: net.clientIf, mode: "inform", expectServer: "10.213.77.1")
         #expect(r.status == .pass && r.message == "ack from 10.213.77.1", "\(r.message)")
     }
 
     @Test func checksFromTheServersOwnNamespaceWorkWithDnsmasq() async throws {
-        let net = try DHCPNamespaces()
+        let net = try await DHCPNamespaces()
         try net.startDnsmasq()
         try await Task.sleep(for: .milliseconds(500))
-        let inform = try net.check(in: net.server, interface: net.serverIf, mode: "inform", expectServer: "10.213.77.1")
+        let inform = try await net.check(in: net.server, interface: net.serverIf, mode: "inform", expectServer: "10.213.77.1")
         #expect(inform.status == .pass, "inform: \(inform.message)")
-        let discover = try net.check(in: net.server, interface: net.serverIf, mode: "discover", expectServer: "10.213.77.1")
+        let discover = try await net.check(in: net.server, interface: net.serverIf, mode: "discover", expectServer: "10.213.77.1")
         #expect(discover.status == .pass, "discover: \(discover.message)")
     }
 
     @Test func anotherServerOrNoServerFailsAtTheDeadline() async throws {
-        let net = try DHCPNamespaces()
+        let net = try await DHCPNamespaces()
         try net.startDnsmasq()
         try await Task.sleep(for: .milliseconds(500))
-        let wrong = try net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.9", timeout: "1s")
+        let wrong = try await net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.9", timeout: "1s")
         #expect(wrong.status == .fail && wrong.message == "timeout: no reply from 10.213.77.9", "\(wrong.message)")
         net.daemon?.stop()
-        let stopped = try net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.1", timeout: "1s")
+        let stopped = try await net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.1", timeout: "1s")
         #expect(stopped.status == .fail && stopped.message.hasPrefix("timeout"), "\(stopped.message)")
         #expect(stopped.latencyMs < 1500)
     }
@@ -128,16 +128,16 @@ final class DHCPNamespaces {
 
 @Suite(.serialized) struct KeaDHCPCheckTests {
     @Test func keaAnswersAClientNamespaceButNotACheckFromItsOwnNamespace() async throws {
-        let net = try DHCPNamespaces()
+        let net = try await DHCPNamespaces()
         try net.startKea()
-        var r = try net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.1")
+        var r = try await net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.1")
         for _ in 0..<10 where r.status != .pass {
             try await Task.sleep(for: .milliseconds(300))
-            r = try net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.1")
+            r = try await net.check(in: net.client, interface: net.clientIf, mode: "discover", expectServer: "10.213.77.1")
         }
         #expect(r.status == .pass, "\(r.message) / \(net.daemon?.output ?? "")")
         // kea's raw sockets only see packets that arrive on the wire (testenv README, 1.9).
-        let colocated = try net.check(in: net.server, interface: net.serverIf, mode: "inform", expectServer: "10.213.77.1", timeout: "1s")
+        let colocated = try await net.check(in: net.server, interface: net.serverIf, mode: "inform", expectServer: "10.213.77.1", timeout: "1s")
         #expect(colocated.status == .fail && colocated.message.hasPrefix("timeout"), "\(colocated.message)")
     }
 }
@@ -155,35 +155,35 @@ final class DHCPNamespaces {
         #expect(check.config.configDirs == ["/a", "/b"] && check.json)
     }
 
-    @Test func checkExitsOneWhenARequiredCheckFailsAndZeroWhenOnlyAnOptionalOneDoes() throws {
+    @Test func checkExitsOneWhenARequiredCheckFailsAndZeroWhenOnlyAnOptionalOneDoes() async throws {
         let bin = try Shell.rearguardBinary()
         let failing = try write("[[check]]\nname = \"f\"\nkind = \"command\"\ncommand = [\"/bin/false\"]\n")
-        #expect(try sh([bin, "check", "--config-dir", failing], check: false).status == 1)
+        await #expect(try sh([bin, "check", "--config-dir", failing], check: false).status == 1)
         let optional = try write("[[check]]\nname = \"f\"\nkind = \"command\"\ncommand = [\"/bin/false\"]\nrequired = false\n")
-        let run = try sh([bin, "check", "--config-dir", optional], check: false)
+        let run = try await sh([bin, "check", "--config-dir", optional], check: false)
         #expect(run.status == 0)
         #expect(run.out.contains("f     command  no        fail"), "\(run.out)")
     }
 
-    @Test func checkPrintsTheJSONSchema() throws {
+    @Test func checkPrintsTheJSONSchema() async throws {
         let dir = try write("[[check]]\nname = \"t\"\nkind = \"command\"\ncommand = [\"/bin/true\"]\n")
-        let run = try sh([try Shell.rearguardBinary(), "check", "--json", "--config-dir", dir])
+        let run = try await sh([try Shell.rearguardBinary(), "check", "--json", "--config-dir", dir])
         let object = try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any]
         #expect(object?["schema_version"] as? Int == 1)
         let first = (object?["results"] as? [[String: Any]])?.first
         #expect(Set(first?.keys.map { $0 } ?? []) == ["name", "kind", "required", "status", "latency_ms", "message", "observed_at"])
     }
 
-    @Test func configValidatePrintsTheEffectiveConfig() throws {
+    @Test func configValidatePrintsTheEffectiveConfig() async throws {
         let dir = try write("[assessment]\nsoak = \"20m\"\n")
-        let run = try sh([try Shell.rearguardBinary(), "config", "validate", "--config-dir", dir])
+        let run = try await sh([try Shell.rearguardBinary(), "config", "validate", "--config-dir", dir])
         #expect(run.out.contains("[assessment]\nmode = \"enforce\"\nsoak = \"20m\""))
         #expect(run.out.contains("zincati_config_dir = \"/run/host/zincati/config.d\""))
     }
 
-    @Test func configValidateNamesFileAndKeyAndExitsOne() throws {
+    @Test func configValidateNamesFileAndKeyAndExitsOne() async throws {
         let dir = try write("[assessment]\nsoke = \"20m\"\n")
-        let run = try sh([try Shell.rearguardBinary(), "config", "validate", "--config-dir", dir], check: false)
+        let run = try await sh([try Shell.rearguardBinary(), "config", "validate", "--config-dir", dir], check: false)
         #expect(run.status == 1)
         #expect(run.out.contains("\(dir)/10.toml: assessment.soke: unknown key (unknown-key)"), "\(run.out)")
     }

@@ -39,20 +39,20 @@ import TestSupport
 @Suite struct PrometheusExampleTests {
     static let folder = packageRoot + "/examples/prometheus"
 
-    static func promtool(_ arguments: [String]) throws -> ProcessOutput {
-        try Shell.require("promtool", package: "prometheus")
-        return try Shell.run(["sh", "-c", "cd \"$0\" && exec promtool \"$@\"", folder] + arguments)
+    static func promtool(_ arguments: [String]) async throws -> ProcessOutput {
+        try await Shell.require("promtool", package: "prometheus")
+        return try await Shell.run(["sh", "-c", "cd \"$0\" && exec promtool \"$@\"", folder] + arguments)
     }
 
-    @Test func theRulesAndTheScrapeConfigAreValid() throws {
-        let rules = try Self.promtool(["check", "rules", "rearguard.rules.yml"])
+    @Test func theRulesAndTheScrapeConfigAreValid() async throws {
+        let rules = try await Self.promtool(["check", "rules", "rearguard.rules.yml"])
         #expect(rules.status == 0 && rules.stdout.contains("SUCCESS: 5 rules found"), "\(rules.stdout)\(rules.stderr)")
-        let config = try Self.promtool(["check", "config", "prometheus.yml"])
+        let config = try await Self.promtool(["check", "config", "prometheus.yml"])
         #expect(config.status == 0, "\(config.stdout)\(config.stderr)")
     }
 
-    @Test func theAlertsFireWhenAndOnlyWhenTheyShould() throws {
-        let run = try Self.promtool(["test", "rules", "rearguard.rules.test.yml"])
+    @Test func theAlertsFireWhenAndOnlyWhenTheyShould() async throws {
+        let run = try await Self.promtool(["test", "rules", "rearguard.rules.test.yml"])
         #expect(run.status == 0 && run.stdout.contains("SUCCESS"), "\(run.stdout)\(run.stderr)")
     }
 }

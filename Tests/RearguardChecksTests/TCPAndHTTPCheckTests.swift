@@ -40,7 +40,7 @@ final class HTTPServer {
         var arguments = [python, dir + "/server.py", "\(port)"]
         if tls {
             let openssl = try requireTool("openssl", package: "openssl")
-            _ = try Shell.check([
+            _ = try await Shell.check([
                 openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
                 "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem",
             ])

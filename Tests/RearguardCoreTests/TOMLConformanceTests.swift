@@ -202,7 +202,7 @@ for path in sys.argv[1:]:
 """#
 
     /// What tomllib makes of each document, one line each.
-    static func tomllib(_ documents: [String]) throws -> [String] {
+    static func tomllib(_ documents: [String]) async throws -> [String] {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("toml-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -212,13 +212,13 @@ for path in sys.argv[1:]:
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             paths.append(path)
         }
-        try Shell.require("python3", package: "python3")
-        let out = try Shell.check(["python3", "-c", python] + paths)
+        try await Shell.require("python3", package: "python3")
+        let out = try await Shell.check(["python3", "-c", python] + paths)
         return out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
     }
 
-    @Test func everyValidDocumentReadsAsTomllibReadsIt() throws {
-        let expected = try Self.tomllib(Self.valid)
+    @Test func everyValidDocumentReadsAsTomllibReadsIt() async throws {
+        let expected = try await Self.tomllib(Self.valid)
         #expect(expected.count == Self.valid.count)
         for (text, python) in zip(Self.valid, expected) {
             #expect(!python.hasPrefix("ERROR"), "tomllib refuses a document meant to be valid: \(text.debugDescription)")
@@ -231,8 +231,8 @@ for path in sys.argv[1:]:
         }
     }
 
-    @Test func everyInvalidDocumentIsRefusedByBothWithALine() throws {
-        let expected = try Self.tomllib(Self.invalid)
+    @Test func everyInvalidDocumentIsRefusedByBothWithALine() async throws {
+        let expected = try await Self.tomllib(Self.invalid)
         #expect(expected.count == Self.invalid.count)
         for (text, python) in zip(Self.invalid, expected) {
             #expect(python.hasPrefix("ERROR"), "tomllib accepts a document meant to be invalid: \(text.debugDescription)")

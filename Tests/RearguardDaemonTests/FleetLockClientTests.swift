@@ -7,7 +7,7 @@ import TestSupport
 /// coming back as a kind and a value (what status, logs and metrics show).
 @Suite(.serialized) struct FleetLockClientTests {
     @Test func takesGivesBackAndIsRefusedWhileAnotherNodeHoldsTheSlot() async throws {
-        let server = try FleetLockServerProcess(hub: nil, folder: scratchDir("fleetlock"))
+        let server = try await FleetLockServerProcess(hub: nil, folder: scratchDir("fleetlock"))
         let url = "http://127.0.0.1:\(server.port)/"
         let one = FleetLockClient(baseURL: url, id: "node-one", group: "dns")
         let two = FleetLockClient(baseURL: url, id: "node-two", group: "dns")
@@ -32,7 +32,7 @@ import TestSupport
     }
 
     @Test func everyFailureHasAKindAndAValue() async throws {
-        let server = try FleetLockServerProcess(hub: nil, folder: scratchDir("fleetlock"))
+        let server = try await FleetLockServerProcess(hub: nil, folder: scratchDir("fleetlock"))
         func failure(_ client: FleetLockClient) async -> FleetLockError? {
             do {
                 try await client.preReboot()

@@ -12,12 +12,12 @@ import TestSupport
     }
 
     @Test func rollsBackToThePreviousDeploymentAndTheSysrootSaysSo() async throws {
-        let fixture = try SysrootFixture(versions: ["42.1", "42.2"])
+        let fixture = try await SysrootFixture(versions: ["42.1", "42.2"])
         let (driver, source) = try driver(fixture, booting: "42.2")
         let snapshot = try await source.snapshot()
         let booted = try #require(snapshot.booted), rollback = try #require(snapshot.rollback)
         try await driver.rollback(from: Assessment.Release(checksum: booted.checksum), to: Assessment.Release(checksum: rollback.checksum, version: rollback.version))
-        #expect(try fixture.adminStatus().map(\.version) == ["42.1", "42.2"])
+        await #expect(try fixture.adminStatus().map(\.version) == ["42.1", "42.2"])
         // The running kernel's ostree= link is gone after the rewrite: re-reading needs the identity from before...
         #expect(throws: (any Error).self) { try source.readSnapshot() }
         // ...with which the roles are right: 42.1 boots next, 42.2 still runs.
@@ -26,10 +26,10 @@ import TestSupport
     }
 
     @Test func refusesWhenAStagedDeploymentIsPresent() async throws {
-        let fixture = try SysrootFixture(versions: ["42.1", "42.2"])
-        let booted = try #require(try fixture.adminStatus().first)
+        let fixture = try await SysrootFixture(versions: ["42.1", "42.2"])
+        let booted = try await #require(try fixture.adminStatus().first)
         let run = fixture.scratch + "/host-run"
-        try Shell.check([Shell.packageRoot.appendingPathComponent("scripts/stage-deployment.sh").path, fixture.path, "fedora-coreos", "\(booted.checksum).\(booted.serial)", "42.3", run])
+        try await Shell.check([Shell.packageRoot.appendingPathComponent("scripts/stage-deployment.sh").path, fixture.path, "fedora-coreos", "\(booted.checksum).\(booted.serial)", "42.3", run])
         let (driver, source) = try driver(fixture, booting: "42.2", run: run)
         let snapshot = try await source.snapshot()
         let rollback = try #require(snapshot.rollback)
@@ -37,15 +37,15 @@ import TestSupport
             try await driver.rollback(from: Assessment.Release(checksum: booted.checksum), to: Assessment.Release(checksum: rollback.checksum))
         }
         await #expect(throws: RollbackError.self) { try await driver.clearStaged() }
-        #expect(try fixture.adminStatus().map(\.version) == ["42.2", "42.1"])
+        await #expect(try fixture.adminStatus().map(\.version) == ["42.2", "42.1"])
     }
 
     @Test func refusesATargetThatIsNotADeployment() async throws {
-        let fixture = try SysrootFixture(versions: ["42.1", "42.2"])
+        let fixture = try await SysrootFixture(versions: ["42.1", "42.2"])
         let (driver, _) = try driver(fixture, booting: "42.2")
         await #expect(throws: RollbackError.self) {
             try await driver.rollback(from: Assessment.Release(checksum: "x"), to: Assessment.Release(checksum: String(repeating: "9", count: 64)))
         }
-        #expect(try fixture.adminStatus().map(\.version) == ["42.2", "42.1"])
+        await #expect(try fixture.adminStatus().map(\.version) == ["42.2", "42.1"])
     }
 }

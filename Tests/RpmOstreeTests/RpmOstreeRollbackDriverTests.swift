@@ -5,6 +5,7 @@ import RearguardCore
 import RearguardDaemon
 import RpmOstree
 import Testing
+import TestScopes
 import TestSupport
 
 /// One test's world: a real sysroot booting 42.2 (or the last version given), a fake host `/run`, the stand-in
@@ -28,12 +29,12 @@ struct RpmOstreeWorld {
         versions: [String] = ["42.1", "42.2"], staging: String? = nil, fault: RpmOstreeStandIn.Fault = .none,
         faultMessage: String? = nil, timeout: Duration = .seconds(20)
     ) async throws {
-        fixture = try SysrootFixture(versions: versions)
+        fixture = try await SysrootFixture(versions: versions)
         run = fixture.scratch + "/host-run"
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
-        booted = try #require(try fixture.adminStatus().first)
+        booted = try await #require(try fixture.adminStatus().first)
         if let staging {
-            try Shell.check([
+            try await Shell.check([
                 Shell.packageRoot.appendingPathComponent("scripts/stage-deployment.sh").path, fixture.path, "fedora-coreos",
                 "\(booted.checksum).\(booted.serial)", staging, run,
             ])
@@ -47,7 +48,7 @@ struct RpmOstreeWorld {
     }
 
     /// The boot order as `ostree admin status` prints it, by version.
-    func order() throws -> [String] { try fixture.adminStatus().map { $0.version ?? "?" } }
+    func order() async throws -> [String] { try await fixture.adminStatus().map { $0.version ?? "?" } }
 
     /// The releases a rollback goes from and to, read from the sysroot.
     func releases() throws -> (from: Assessment.Release, to: Assessment.Release) {
@@ -86,14 +87,14 @@ func expectBusError(
 
 /// The rpm-ostree driver through the stand-in rpm-ostreed on the guest's real bus, over real sysroots. One at a time:
 /// there is one `org.projectatomic.rpmostree1` name on the bus.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(3)), .testGuest)
 struct RpmOstreeRollbackDriverTests {
     @Test func rollsBackThroughRpmOstreedAndTheSysrootSaysSo() async throws {
         let world = try await RpmOstreeWorld()
-        #expect(try world.order() == ["42.2", "42.1"])
+        await #expect(try world.order() == ["42.2", "42.1"])
         let (from, to) = try world.releases()
         try await world.driver.rollback(from: from, to: to)
-        #expect(try world.order() == ["42.1", "42.2"])
+        await #expect(try world.order() == ["42.1", "42.2"])
         #expect(world.standIn.calls() == [
             #"RegisterClient([{"id":"rearguard"}])"#, #"Rollback([{"reboot":false}])"#, "Start([])", "UnregisterClient([{}])",
         ])
@@ -114,7 +115,7 @@ struct RpmOstreeRollbackDriverTests {
         #expect(!FileManager.default.fileExists(atPath: world.stagedFile + "-locked"))
         #expect(try world.source.readSnapshot().staged == nil)
         try await world.driver.rollback(from: from, to: to)
-        #expect(try world.order() == ["42.1", "42.2"])
+        await #expect(try world.order() == ["42.1", "42.2"])
         #expect(world.standIn.calls() == [
             #"RegisterClient([{"id":"rearguard"}])"#, #"Cleanup([["pending-deploy"]])"#, "Start([])", "UnregisterClient([{}])",
             #"RegisterClient([{"id":"rearguard"}])"#, #"Rollback([{"reboot":false}])"#, "Start([])", "UnregisterClient([{}])",
@@ -128,7 +129,7 @@ struct RpmOstreeRollbackDriverTests {
         await expectBusError(.transactionFailed, containing: ["rollback transaction failed", "Staged deployment (remove with cleanup -p)"]) {
             try await world.driver.rollback(from: from, to: to)
         }
-        #expect(try world.order() == ["42.2", "42.1"])
+        await #expect(try world.order() == ["42.2", "42.1"])
         #expect(FileManager.default.fileExists(atPath: world.stagedFile))
     }
 
@@ -138,7 +139,7 @@ struct RpmOstreeRollbackDriverTests {
         await expectBusError(.transactionFailed, containing: ["No rollback deployment found"]) {
             try await world.driver.rollback(from: from, to: to)
         }
-        #expect(try world.order() == ["42.1"])
+        await #expect(try world.order() == ["42.1"])
     }
 
     @Test func refusesATargetRpmOstreeWouldNotPick() async throws {
@@ -148,7 +149,7 @@ struct RpmOstreeRollbackDriverTests {
             try await world.driver.rollback(from: from, to: Assessment.Release(checksum: String(repeating: "9", count: 64)))
         }
         #expect(world.standIn.calls().isEmpty)
-        #expect(try world.order() == ["42.2", "42.1"])
+        await #expect(try world.order() == ["42.2", "42.1"])
     }
 
     @Test func aSecondRollbackInTheSameBootPutsTheBootedDeploymentBackOnTop() async throws {
@@ -160,7 +161,7 @@ struct RpmOstreeRollbackDriverTests {
         var driver = world.driver
         driver.knownBooted = BootedIdentity(osname: "fedora-coreos", checksum: identity, serial: world.booted.serial)
         try await driver.rollback(from: from, to: from)
-        #expect(try world.order() == ["42.2", "42.1"])
+        await #expect(try world.order() == ["42.2", "42.1"])
     }
 
     @Test func aFailedTransactionCarriesItsMessageAndLeavesTheSysroot() async throws {
@@ -169,7 +170,7 @@ struct RpmOstreeRollbackDriverTests {
         await expectBusError(.transactionFailed, containing: ["rpm-ostree rollback transaction failed", "error: sysroot is on fire"]) {
             try await world.driver.rollback(from: from, to: to)
         }
-        #expect(try world.order() == ["42.2", "42.1"])
+        await #expect(try world.order() == ["42.2", "42.1"])
         #expect(world.standIn.calls().last == "UnregisterClient([{}])")
     }
 
@@ -183,7 +184,7 @@ struct RpmOstreeRollbackDriverTests {
         let elapsed = ContinuousClock.now - started
         #expect(elapsed >= .seconds(2) && elapsed < .seconds(6), "gave up after \(elapsed)")
         #expect(world.standIn.calls().contains("Cancel([])"))
-        #expect(try world.order() == ["42.2", "42.1"])
+        await #expect(try world.order() == ["42.2", "42.1"])
     }
 
     @Test func aClientThatLeavesBeforeStartCancelsTheTransaction() async throws {
@@ -196,11 +197,11 @@ struct RpmOstreeRollbackDriverTests {
         await expectBusError(.cancelled, containing: ["rollback transaction cancelled before start"]) { try await task.value }
         #expect(await waitUntil(5) { world.standIn.events().contains("transaction-cancelled") }, "events: \(world.standIn.events())")
         #expect(!world.standIn.calls().contains("Start([])"))
-        #expect(try world.order() == ["42.2", "42.1"])
+        await #expect(try world.order() == ["42.2", "42.1"])
         // The cancelled transaction is gone: the next one runs.
         let (from, to) = try world.releases()
         try await world.driver.rollback(from: from, to: to)
-        #expect(try world.order() == ["42.1", "42.2"])
+        await #expect(try world.order() == ["42.1", "42.2"])
     }
 
     @Test func aDaemonThatExitsBeforeTheClientConnectsIsConnectionRefused() async throws {
@@ -213,7 +214,7 @@ struct RpmOstreeRollbackDriverTests {
         ) {
             try await client.rollback()
         }
-        #expect(try world.order() == ["42.2", "42.1"])
+        await #expect(try world.order() == ["42.2", "42.1"])
     }
 
     @Test func aDaemonThatExitsBeforeStartIsAClearError() async throws {
@@ -222,7 +223,7 @@ struct RpmOstreeRollbackDriverTests {
         await expectBusError(.disconnected, containing: ["rpm-ostree rollback transaction: Start failed"]) {
             try await world.driver.rollback(from: from, to: to)
         }
-        #expect(try world.order() == ["42.2", "42.1"])
+        await #expect(try world.order() == ["42.2", "42.1"])
     }
 
     @Test func anUnreachableBusIsAClearError() async throws {
@@ -235,30 +236,30 @@ struct RpmOstreeRollbackDriverTests {
     @Test func theStandInRefusesClientsThatBreakTheContract() async throws {
         let world = try await RpmOstreeWorld()
         let os = "/org/projectatomic/rpmostree1/fedora_coreos"
-        func busctl(_ options: String) throws -> ProcessOutput {
-            try Shell.run([
+        func busctl(_ options: String) async throws -> ProcessOutput {
+            try await Shell.run([
                 "busctl", "--address=\(world.standIn.busAddress)", "call", "org.projectatomic.rpmostree1", os,
                 "org.projectatomic.rpmostree1.OS", "Rollback", "a{sv}", "1", "reboot", "b", options,
             ])
         }
-        try Shell.require("busctl", package: "systemd")
-        let unregistered = try busctl("false")
+        try await Shell.require("busctl", package: "systemd")
+        let unregistered = try await busctl("false")
         #expect(unregistered.status != 0 && unregistered.stderr.contains("Rollback before RegisterClient"), "\(unregistered)")
-        let rebooting = try busctl("true")
+        let rebooting = try await busctl("true")
         #expect(rebooting.status != 0 && rebooting.stderr.contains("reboot=true"), "\(rebooting)")
         #expect(world.standIn.violations().count == 2)
-        #expect(try world.order() == ["42.2", "42.1"])
+        await #expect(try world.order() == ["42.2", "42.1"])
     }
 
     @Test func theStandInListsDeploymentsAsRpmOstreedDoes() async throws {
         let world = try await RpmOstreeWorld(staging: "42.3")
-        try Shell.require("busctl", package: "systemd")
+        try await Shell.require("busctl", package: "systemd")
         let sysroot = "/org/projectatomic/rpmostree1/Sysroot", interface = "org.projectatomic.rpmostree1.Sysroot"
-        let booted = try Shell.check([
+        let booted = try await Shell.check([
             "busctl", "--address=\(world.standIn.busAddress)", "get-property", "org.projectatomic.rpmostree1", sysroot, interface, "Booted",
         ])
         #expect(booted.trimmingCharacters(in: .whitespacesAndNewlines) == #"o "/org/projectatomic/rpmostree1/fedora_coreos""#)
-        let json = try Shell.check([
+        let json = try await Shell.check([
             "busctl", "--json=short", "--address=\(world.standIn.busAddress)", "get-property", "org.projectatomic.rpmostree1", sysroot,
             interface, "Deployments",
         ])

@@ -2,6 +2,7 @@ import Foundation
 import RearguardDaemon
 import Systemd
 import Testing
+import TestSupport
 
 /// `rearguard check` with unit checks, answered by the guest's real systemd over sd-bus.
 extension GuestSystemdTests {
@@ -36,7 +37,7 @@ extension GuestSystemdTests {
         guard FileManager.default.isExecutableFile(atPath: Self.rearguard) else {
             throw TestGuest.Missing(description: "no \(Self.rearguard): run swift build")
         }
-        let r = try TestGuest.run([Self.rearguard, "check", "--config-dir", dir.path, "--json"],
+        let r = try await TestGuest.run([Self.rearguard, "check", "--config-dir", dir.path, "--json"],
                                   environment: ["DBUS_SYSTEM_BUS_ADDRESS": TestGuest.address])
         #expect(r.status == 1, "a failed required unit makes the round fail: \(r.error)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any])

@@ -1,7 +1,9 @@
 import DBus
 import Foundation
 import Systemd
+import Posix
 import Testing
+import TestSupport
 
 extension GuestSystemdTests {
     @Test func shutdownInhibitorIsListedUntilReleased() async throws {
@@ -9,7 +11,7 @@ extension GuestSystemdTests {
         let why = "rearguard test \(UUID().uuidString)"
         // The holder runs in the guest's pid namespace: logind identifies inhibitors by pid.
         let probe = try TestGuest.probe(inGuestPIDNamespace: ["inhibit", why, "2"])
-        defer { if probe.isRunning { probe.terminate() } }
+        defer { probe.stop() }
         var held: [InhibitorInfo] = []
         let deadline = ContinuousClock.now + .seconds(10)
         while held.isEmpty, probe.isRunning, ContinuousClock.now < deadline {
@@ -21,7 +23,7 @@ extension GuestSystemdTests {
         #expect(held.first?.mode == "block")
         #expect(held.first?.who == "rearguard-tests")
         while probe.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(probe.terminationStatus == 0)
+        #expect(probe.exitStatus == .exited(0))
         // logind notices the closed fd asynchronously.
         var remaining = 1
         let gone = ContinuousClock.now + .seconds(5)
@@ -56,7 +58,7 @@ extension GuestSystemdTests {
         }
         #expect(s.activeState == "active")
         #expect(s.subState == "running")
-        let status = try TestGuest.busctlProperty(s.objectPath, "org.freedesktop.systemd1.Service", "StatusText")
+        let status = try await TestGuest.busctlProperty(s.objectPath, "org.freedesktop.systemd1.Service", "StatusText")
         #expect(status == "s \"probe ready\"")
         // WatchdogSec=1: still the same run after 2 s only if WATCHDOG=1 keeps arriving.
         try await Task.sleep(for: .seconds(2))
@@ -71,13 +73,13 @@ extension GuestSystemdTests {
         _ = try await TestGuest.bus()
         try TestGuest.installProbe()
         let token = UUID().uuidString.lowercased()
-        let r = try TestGuest.inGuest(["/opt/rearguard/rearguard-systemd-probe", "journal", token])
+        let r = try await TestGuest.inGuest(["/opt/rearguard/rearguard-systemd-probe", "journal", token])
         #expect(r.status == 0, "probe failed: \(r.error)")
         #expect(r.output.contains("journal"), "the probe fell back to stderr inside the guest: \(r.output)")
         var entry = ""
         let deadline = ContinuousClock.now + .seconds(10)
         while entry.isEmpty, ContinuousClock.now < deadline {
-            entry = try TestGuest.inGuest(["journalctl", "--no-pager", "-o", "json", "REARGUARD_TOKEN=\(token)"]).output
+            entry = try await TestGuest.inGuest(["journalctl", "--no-pager", "-o", "json", "REARGUARD_TOKEN=\(token)"]).output
             if entry.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
         }
         let json = try #require(entry.split(separator: "\n").first.map { Data($0.utf8) })

@@ -2,6 +2,7 @@ import DBus
 import Foundation
 import Systemd
 import Testing
+import TestSupport
 
 extension GuestSystemdTests {
     @Test func rebootShowsAsBusLossThenTheWatchReconnectsWithNewState() async throws {
@@ -42,7 +43,7 @@ extension GuestSystemdTests {
     @Test func rebootFallsBackToRebootTargetWhenLogindIsAbsent() async throws {
         let bus = try await TestGuest.bus()
         // A runtime mask lives in the guest's /run, so the next boot has logind again.
-        let mask = try TestGuest.inGuest(["systemctl", "mask", "--runtime", "--now", "systemd-logind.service"])
+        let mask = try await TestGuest.inGuest(["systemctl", "mask", "--runtime", "--now", "systemd-logind.service"])
         #expect(mask.status == 0, "\(mask.error)")
         let before = try await bus.unitStatus("agent-ok.service").invocationID
 

@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import Systemd
 import Testing
+import TestScopes
+import TestSupport
 
 /// The systemd guest that `scripts/testenv.sh up` boots; every test here talks to it for real.
 enum TestGuest {
@@ -44,24 +46,11 @@ enum TestGuest {
         throw Missing(description: "no running test systemd at \(address) within 30 s (\(last)): run scripts/testenv.sh up")
     }
 
-    /// Runs a host command; returns its exit status and stdout.
+    /// Runs a host command; returns its exit status, stdout and stderr.
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        p.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String, error: String) {
+        let r = try await Shell.run(arguments, environment: environment)
+        return (r.status, r.stdout, r.stderr)
     }
 
     /// The PID of the guest's systemd, for `nsenter`.
@@ -79,30 +68,24 @@ enum TestGuest {
 
     /// Runs a command inside the guest (its mount, pid and net namespaces, its root).
     @discardableResult
-    static func inGuest(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        try run(["nsenter", "-t", String(try leader()), "-a", "-r", "-w"] + arguments)
+    static func inGuest(_ arguments: [String]) async throws -> (status: Int32, output: String, error: String) {
+        try await run(["nsenter", "-t", String(try leader()), "-a", "-r", "-w"] + arguments)
     }
 
     /// Starts the host-built probe in the guest's pid namespace (host filesystem, guest bus).
-    static func probe(inGuestPIDNamespace arguments: [String]) throws -> Process {
+    static func probe(inGuestPIDNamespace arguments: [String]) throws -> ServerProcess {
         let binary = packageRoot.appendingPathComponent(".build/debug/rearguard-systemd-probe").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw Missing(description: "no probe at \(binary): run swift build --product rearguard-systemd-probe")
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        p.arguments = ["-t", String(try leader()), "-p", "--", binary] + arguments
-        var env = ProcessInfo.processInfo.environment
-        env["DBUS_SYSTEM_BUS_ADDRESS"] = address
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        return p
+        return try ServerProcess(
+            ["nsenter", "-t", String(try leader()), "-p", "--", binary] + arguments, log: "/dev/null",
+            environment: ["DBUS_SYSTEM_BUS_ADDRESS": address])
     }
 
     /// Reads a property with `busctl` (an observer independent of the code under test).
-    static func busctlProperty(_ path: String, _ interface: String, _ name: String) throws -> String {
-        try run(["busctl", "--address=\(address)", "get-property", "org.freedesktop.systemd1", path, interface, name]).output
+    static func busctlProperty(_ path: String, _ interface: String, _ name: String) async throws -> String {
+        try await run(["busctl", "--address=\(address)", "get-property", "org.freedesktop.systemd1", path, interface, name]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -172,5 +155,5 @@ actor EventLog {
 }
 
 /// All tests against the one guest, run one at a time: some mutate or reboot it.
-@Suite(.serialized, .timeLimit(.minutes(2)))
+@Suite(.serialized, .timeLimit(.minutes(2)), .testGuest)
 struct GuestSystemdTests {}

@@ -4,6 +4,7 @@ import RearguardCore
 import RearguardDaemon
 import Systemd
 import Testing
+import TestSupport
 
 extension GuestSystemdTests {
     @Test func systemStateOfTheGuestIsRunning() async throws {

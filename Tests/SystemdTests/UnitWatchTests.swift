@@ -1,6 +1,8 @@
 import Foundation
 import Systemd
+import Posix
 import Testing
+import TestSupport
 
 extension GuestSystemdTests {
     @Test func watchSeesStopAndStartWithANewInvocation() async throws {
@@ -49,19 +51,14 @@ extension GuestSystemdTests {
         _ = try await log.wait("initial state") { EventLog.state($0, unit) != nil }
         // busctl monitor sees every message on the guest's bus for 3 s while nothing changes;
         // a canary call from another connection proves the monitor was listening.
-        let monitor = Process()
-        monitor.executableURL = URL(fileURLWithPath: "/usr/bin/busctl")
-        monitor.arguments = ["--address=\(TestGuest.address)", "monitor", "--json=short"]
-        let out = Pipe()
-        monitor.standardOutput = out
-        try monitor.run()
+        let monitor = try Spawn.start(["busctl", "--address=\(TestGuest.address)", "monitor", "--json=short"], stderr: .null)
+        async let seen = Spawn.finished(monitor)  // the monitor's output, once it is killed
         try await Task.sleep(for: .seconds(1))
-        try TestGuest.run(["busctl", "--address=\(TestGuest.address)", "get-property", "org.freedesktop.systemd1",
+        try await TestGuest.run(["busctl", "--address=\(TestGuest.address)", "get-property", "org.freedesktop.systemd1",
                            "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "Version"])
         try await Task.sleep(for: .seconds(2))
-        kill(monitor.processIdentifier, SIGKILL)
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        monitor.waitUntilExit()
+        kill(monitor.pid, SIGKILL)
+        let text = String(decoding: await seen.output, as: UTF8.self)
         let calls = text.split(separator: "\n").filter { $0.contains("\"type\":\"method_call\"") }
         #expect(calls.contains { $0.contains("\"member\":\"Get\"") }, "the monitor saw no canary call: \(text.prefix(500))")
         let fromWatch = calls.filter { $0.contains("\"sender\":\"\(name)\"") }

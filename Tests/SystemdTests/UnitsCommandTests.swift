@@ -1,20 +1,22 @@
 import Foundation
+import Posix
 import Testing
+import TestSupport
 
 /// The built `rearguard units` binary against the guest (STYLE T6).
 extension GuestSystemdTests {
     static var rearguard: String { TestGuest.packageRoot.appendingPathComponent(".build/debug/rearguard").path }
 
-    func runUnits(_ arguments: [String], address: String = TestGuest.address) throws -> (status: Int32, output: String, error: String) {
+    func runUnits(_ arguments: [String], address: String = TestGuest.address) async throws -> (status: Int32, output: String, error: String) {
         guard FileManager.default.isExecutableFile(atPath: Self.rearguard) else {
             throw TestGuest.Missing(description: "no \(Self.rearguard): run swift build")
         }
-        return try TestGuest.run([Self.rearguard, "units"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": address])
+        return try await TestGuest.run([Self.rearguard, "units"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": address])
     }
 
     @Test func unitsJSONPrintsSchemaVersionAndEveryField() async throws {
         _ = try await TestGuest.bus()
-        let r = try runUnits(["--json", "agent-ok.service", "no-such-unit-rearguard.service"])
+        let r = try await runUnits(["--json", "agent-ok.service", "no-such-unit-rearguard.service"])
         #expect(r.status == 0, "\(r.error)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any])
         #expect(doc["schema_version"] as? Int == 1)
@@ -39,21 +41,17 @@ extension GuestSystemdTests {
     @Test func unitsWatchJSONPrintsOneObjectPerChange() async throws {
         let bus = try await TestGuest.bus()
         let unit = "agent-sleep@cli.service"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.rearguard)
-        p.arguments = ["units", "--watch", "--json", unit]
-        p.environment = ["DBUS_SYSTEM_BUS_ADDRESS": TestGuest.address]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
+        let p = try Spawn.start(
+            [Self.rearguard, "units", "--watch", "--json", unit], environment: ["DBUS_SYSTEM_BUS_ADDRESS": TestGuest.address],
+            stderr: .null)
+        async let watched = Spawn.finished(p)
         try await Task.sleep(for: .milliseconds(500))
         try await bus.startUnit(unit)
         try await Task.sleep(for: .milliseconds(500))
         try await bus.stopUnit(unit)
         try await Task.sleep(for: .milliseconds(500))
-        kill(p.processIdentifier, SIGKILL)
-        let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-        p.waitUntilExit()
+        kill(p.pid, SIGKILL)
+        let lines = String(decoding: await watched.output, as: UTF8.self).split(separator: "\n")
         let objects = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         #expect(objects.count >= 3, "\(lines)")
         #expect(objects.allSatisfy { $0["unit"] as? String == unit && $0["schema_version"] == nil })
@@ -61,21 +59,21 @@ extension GuestSystemdTests {
         #expect(objects.last?["active_state"] as? String == "inactive")
     }
 
-    @Test func unitsExitsOneWithTheAddressWhenTheBusIsUnreachable() throws {
-        let r = try runUnits(["agent-ok.service"], address: "unix:path=/nonexistent/rearguard.sock")
+    @Test func unitsExitsOneWithTheAddressWhenTheBusIsUnreachable() async throws {
+        let r = try await runUnits(["agent-ok.service"], address: "unix:path=/nonexistent/rearguard.sock")
         #expect(r.status == 1)
         #expect(r.error.contains("unix:path=/nonexistent/rearguard.sock"))
         #expect(r.output.isEmpty)
     }
 
-    @Test func unitsWatchExitsOneWhenTheBusIsUnreachableFromTheStart() throws {
-        let r = try runUnits(["--watch", "agent-ok.service"], address: "unix:path=/nonexistent/rearguard.sock")
+    @Test func unitsWatchExitsOneWhenTheBusIsUnreachableFromTheStart() async throws {
+        let r = try await runUnits(["--watch", "agent-ok.service"], address: "unix:path=/nonexistent/rearguard.sock")
         #expect(r.status == 1)
         #expect(r.error.contains("unix:path=/nonexistent/rearguard.sock"))
     }
 
-    @Test func unitsWithoutNamesIsAUsageError() throws {
-        let r = try runUnits([])
+    @Test func unitsWithoutNamesIsAUsageError() async throws {
+        let r = try await runUnits([])
         #expect(r.status == 64)
     }
 }

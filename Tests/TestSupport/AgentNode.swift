@@ -46,8 +46,8 @@ public final class AgentNode {
     public init(
         versions: [String] = ["42.1", "42.2"], booting: String, soak: String = "1s", driver: String = "ostree",
         busAddress: String? = nil, extraConfig: String = ""
-    ) throws {
-        sysroot = try SysrootFixture(versions: versions)
+    ) async throws {
+        sysroot = try await SysrootFixture(versions: versions)
         root = sysroot.scratch + "/node"
         configDir = root + "/config.d"
         self.busAddress = busAddress ?? "unix:path=\(sysroot.scratch)/no-bus.sock"
@@ -96,16 +96,16 @@ public final class AgentNode {
     public static func knownGoodOn421(
         soak: String = "1s", busAddress: String? = nil, driver: String = "ostree", extra: String = ""
     ) async throws -> AgentNode {
-        let node = try AgentNode(booting: "42.1", soak: soak, driver: driver, busAddress: busAddress, extraConfig: extra)
+        let node = try await AgentNode(booting: "42.1", soak: soak, driver: driver, busAddress: busAddress, extraConfig: extra)
         try node.start()
         guard await waitUntil(20, { node.recordedState() == "good" }) else {
             node.stop()
             throw ShellError(message: "42.1 never became good:\n\(node.log)")
         }
-        let verdict = try node.waitVerdict()
+        let verdict = try await node.waitVerdict()
         node.stop()
         guard verdict.status == 0 else { throw ShellError(message: "wait-verdict on a good 42.1 exited \(verdict.status): \(verdict.stderr)") }
-        let booted = try node.rebootIntoDefault()
+        let booted = try await node.rebootIntoDefault()
         guard booted == "42.2" else { throw ShellError(message: "the reboot after 42.1 booted \(booted), not 42.2") }
         return node
     }
@@ -136,9 +136,9 @@ public final class AgentNode {
     }
 
     /// A new boot of the deployment at `index` in boot order, named by its own boot loader entry.
-    public func boot(index: Int) throws {
+    public func boot(index: Int) async throws {
         try boot(argument: try sysroot.bootArgument(index: index))
-        bootedVersion = try sysroot.adminStatus()[index].version
+        bootedVersion = try await sysroot.adminStatus()[index].version
     }
 
     private func boot(argument: String) throws {
@@ -148,11 +148,11 @@ public final class AgentNode {
     }
 
     /// The version the boot loader starts next: the first entry of `ostree admin status`.
-    public func defaultVersion() throws -> String? { try sysroot.adminStatus().first?.version }
+    public func defaultVersion() async throws -> String? { try await sysroot.adminStatus().first?.version }
 
     /// A reboot as the boot loader does it: a new boot of whatever is first in boot order.
-    public func rebootIntoDefault() throws -> String {
-        guard let version = try defaultVersion() else { throw ShellError(message: "the sysroot lists no deployment") }
+    public func rebootIntoDefault() async throws -> String {
+        guard let version = try await defaultVersion() else { throw ShellError(message: "the sysroot lists no deployment") }
         try boot(version: version)
         return version
     }
@@ -168,8 +168,8 @@ public final class AgentNode {
     }
 
     /// Stops the agent as systemd does at shutdown (SIGTERM: a graceful stop).
-    public func terminate() {
-        agent?.terminate()
+    public func terminate() async {
+        await agent?.terminate()
         agent = nil
     }
 
@@ -215,17 +215,17 @@ public final class AgentNode {
     }
 
     /// Runs an admin command (`status`, `hold`, ...) of the real CLI against this node's agent.
-    public func cli(_ arguments: [String]) throws -> ProcessOutput {
-        try Shell.run([try Shell.rearguardBinary()] + arguments + ["--socket", socketPath])
+    public func cli(_ arguments: [String]) async throws -> ProcessOutput {
+        try await Shell.run([try Shell.rearguardBinary()] + arguments + ["--socket", socketPath])
     }
 
     /// Waits until the agent's socket answers `rearguard status`.
     public func waitServing(_ seconds: Double = 20) async -> Bool {
-        await waitUntil(seconds) { ((try? cli(["status", "--json"]))?.status ?? 69) != 69 }
+        await waitUntil(seconds) { await ((try? cli(["status", "--json"]))?.status ?? 69) != 69 }
     }
 
     /// Runs `rearguard wait-verdict` once with a short timeout; returns its exit status and output.
-    public func waitVerdict(timeout: String = "1s") throws -> ProcessOutput {
-        try Shell.run([try Shell.rearguardBinary(), "wait-verdict", "--config-dir", configDir, "--timeout", timeout, "--interval", "100ms"])
+    public func waitVerdict(timeout: String = "1s") async throws -> ProcessOutput {
+        try await Shell.run([try Shell.rearguardBinary(), "wait-verdict", "--config-dir", configDir, "--timeout", timeout, "--interval", "100ms"])
     }
 }

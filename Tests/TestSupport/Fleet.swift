@@ -7,28 +7,28 @@ public final class FleetNetwork {
     public let hub = "rgfleet-hub"
     public let count: Int
 
-    public init(nodes: Int) throws {
+    public init(nodes: Int) async throws {
         count = nodes
-        try Shell.require("ip", package: "iproute2")
+        try await Shell.require("ip", package: "iproute2")
         teardown()
-        try Shell.check(["ip", "netns", "add", hub])
-        try Shell.check(["ip", "-n", hub, "link", "set", "lo", "up"])
+        try await Shell.check(["ip", "netns", "add", hub])
+        try await Shell.check(["ip", "-n", hub, "link", "set", "lo", "up"])
         for k in 1...nodes {
             let ns = node(k)
-            try Shell.check(["ip", "netns", "add", ns])
-            try Shell.check(["ip", "-n", ns, "link", "set", "lo", "up"])
-            try Shell.check(["ip", "link", "add", "rgf-h\(k)", "netns", hub, "type", "veth", "peer", "name", "rgf-n\(k)", "netns", ns])
-            try Shell.check(["ip", "-n", hub, "addr", "add", "\(hubAddress(k))/24", "dev", "rgf-h\(k)"])
-            try Shell.check(["ip", "-n", hub, "link", "set", "rgf-h\(k)", "up"])
-            try Shell.check(["ip", "-n", ns, "addr", "add", "\(address(k))/24", "dev", "rgf-n\(k)"])
-            try Shell.check(["ip", "-n", ns, "link", "set", "rgf-n\(k)", "up"])
+            try await Shell.check(["ip", "netns", "add", ns])
+            try await Shell.check(["ip", "-n", ns, "link", "set", "lo", "up"])
+            try await Shell.check(["ip", "link", "add", "rgf-h\(k)", "netns", hub, "type", "veth", "peer", "name", "rgf-n\(k)", "netns", ns])
+            try await Shell.check(["ip", "-n", hub, "addr", "add", "\(hubAddress(k))/24", "dev", "rgf-h\(k)"])
+            try await Shell.check(["ip", "-n", hub, "link", "set", "rgf-h\(k)", "up"])
+            try await Shell.check(["ip", "-n", ns, "addr", "add", "\(address(k))/24", "dev", "rgf-n\(k)"])
+            try await Shell.check(["ip", "-n", ns, "link", "set", "rgf-n\(k)", "up"])
         }
     }
 
     deinit { teardown() }
 
     private func teardown() {
-        for name in [hub] + (1...max(1, count)).map(node) { _ = try? Shell.run(["ip", "netns", "del", name]) }
+        for name in [hub] + (1...max(1, count)).map(node) { Shell.cleanup(["ip", "netns", "del", name]) }
     }
 
     /// Node K's namespace.
@@ -46,8 +46,8 @@ public final class FleetNetwork {
     }
 
     /// Runs a command in namespace `ns`.
-    public func run(in ns: String, _ arguments: [String]) throws -> ProcessOutput {
-        try Shell.run(["ip", "netns", "exec", ns] + arguments)
+    public func run(in ns: String, _ arguments: [String]) async throws -> ProcessOutput {
+        try await Shell.run(["ip", "netns", "exec", ns] + arguments)
     }
 }
 
@@ -60,28 +60,25 @@ public final class FleetLockServerProcess {
     private var process: ServerProcess?
 
     /// A server in namespace `hub` on port 8080 of every address there, or, with no hub, on 127.0.0.1 at a free port.
-    public init(hub: String?, folder: String) throws {
+    public init(hub: String?, folder: String) async throws {
         self.hub = hub
         self.folder = folder
         port = hub == nil ? Int(freePort()) : 8080
-        try start()
+        try await start()
     }
 
     private var inHub: [String] { hub.map { ["ip", "netns", "exec", $0] } ?? [] }
 
     public var logPath: String { folder + "/fleetlock.jsonl" }
 
-    public func start() throws {
+    public func start() async throws {
         let script = packageRoot + "/Tests/Fixtures/fleetlock/fleetlock-server"
         let listen = hub == nil ? "127.0.0.1:\(port)" : "0.0.0.0:\(port)"
         process = try ServerProcess(
             inHub + ["python3", script, "--listen", listen, "--state", folder + "/locks.json", "--log", logPath],
             log: folder + "/server.out")
-        let up = (0..<100).contains { _ in
-            if (try? Shell.run(inHub + ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]))?.status == 0 { return true }
-            usleep(50_000)
-            return false
-        }
+        let probe = inHub + ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]
+        let up = await waitUntil(5) { (try? await Shell.run(probe))?.status == 0 }
         if !up { throw ShellError(message: "the FleetLock server did not listen: \(process?.output ?? "")") }
     }
 
@@ -104,8 +101,8 @@ public final class PrometheusProcess {
     private let hub: String
     private let process: ServerProcess
 
-    public init(hub: String, folder: String, targets: [String]) throws {
-        try Shell.require("prometheus", package: "prometheus")
+    public init(hub: String, folder: String, targets: [String]) async throws {
+        try await Shell.require("prometheus", package: "prometheus")
         self.hub = hub
         let config = """
             global:
@@ -130,18 +127,18 @@ public final class PrometheusProcess {
     public var log: String { process.output }
 
     /// `GET /api/v1/<path>` with form parameters, from inside the hub; the decoded `data`, or nil.
-    public func api(_ path: String, _ parameters: [String: String] = [:]) -> Any? {
+    public func api(_ path: String, _ parameters: [String: String] = [:]) async -> Any? {
         var args = ["curl", "-s", "-G", "http://127.0.0.1:9090/api/v1/\(path)"]
         for (k, v) in parameters { args += ["--data-urlencode", "\(k)=\(v)"] }
-        guard let out = try? Shell.run(["ip", "netns", "exec", hub] + args), out.status == 0,
+        guard let out = try? await Shell.run(["ip", "netns", "exec", hub] + args), out.status == 0,
               let object = try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any],
               object["status"] as? String == "success" else { return nil }
         return object["data"]
     }
 
     /// An instant query's result: each series' labels and value.
-    public func query(_ expression: String) -> [(labels: [String: String], value: String)] {
-        guard let data = api("query", ["query": expression]) as? [String: Any],
+    public func query(_ expression: String) async -> [(labels: [String: String], value: String)] {
+        guard let data = await api("query", ["query": expression]) as? [String: Any],
               let result = data["result"] as? [[String: Any]] else { return [] }
         return result.map { series in
             let labels = series["metric"] as? [String: String] ?? [:]
@@ -151,8 +148,8 @@ public final class PrometheusProcess {
     }
 
     /// The alerts Prometheus evaluates now (name, instance, state).
-    public func alerts() -> [(name: String, instance: String, state: String)] {
-        guard let data = api("alerts") as? [String: Any], let list = data["alerts"] as? [[String: Any]] else { return [] }
+    public func alerts() async -> [(name: String, instance: String, state: String)] {
+        guard let data = await api("alerts") as? [String: Any], let list = data["alerts"] as? [[String: Any]] else { return [] }
         return list.map { alert in
             let labels = alert["labels"] as? [String: String] ?? [:]
             return (labels["alertname"] ?? "", labels["instance"] ?? "", alert["state"] as? String ?? "")

@@ -16,8 +16,8 @@ public enum GuestSystem {
     }
 
     /// `busctl get-property` on systemd's manager, or nil when the guest does not answer.
-    public static func systemState() -> String? {
-        guard let out = try? Shell.run([
+    public static func systemState() async -> String? {
+        guard let out = try? await Shell.run([
             "busctl", "--address=\(address)", "--timeout=2", "get-property", "org.freedesktop.systemd1",
             "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "SystemState",
         ]), out.status == 0 else { return nil }
@@ -30,7 +30,7 @@ public enum GuestSystem {
             throw ShellError(message: "no test systemd (no \(socket)): run scripts/testenv.sh up (scripts/test does)")
         }
         let ok = await waitUntil(seconds) {
-            guard let state = systemState() else { return false }
+            guard let state = await systemState() else { return false }
             return state.contains("running") || state.contains("degraded")
         }
         guard ok else { throw ShellError(message: "the test systemd at \(address) is not running after \(Int(seconds)) s") }
@@ -38,18 +38,18 @@ public enum GuestSystem {
 
     /// Calls a method of systemd's manager with busctl (systemctl refuses to run on a host without systemd).
     @discardableResult
-    public static func manager(_ method: String, _ signature: String, _ arguments: [String]) throws -> String {
-        try Shell.check([
+    public static func manager(_ method: String, _ signature: String, _ arguments: [String]) async throws -> String {
+        try await Shell.check([
             "busctl", "--address=\(address)", "--timeout=5", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
             "org.freedesktop.systemd1.Manager", method, signature,
         ] + arguments)
     }
 
     /// A unit's property, as busctl prints it (e.g. `s "active"`).
-    public static func unitProperty(_ unit: String, _ name: String) throws -> String {
-        let loaded = try manager("LoadUnit", "s", [unit])  // o "/org/freedesktop/systemd1/unit/..."
+    public static func unitProperty(_ unit: String, _ name: String) async throws -> String {
+        let loaded = try await manager("LoadUnit", "s", [unit])  // o "/org/freedesktop/systemd1/unit/..."
         let path = loaded.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
-        return try Shell.check([
+        return try await Shell.check([
             "busctl", "--address=\(address)", "--timeout=5", "get-property", "org.freedesktop.systemd1", path,
             "org.freedesktop.systemd1.Unit", name,
         ]).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -57,14 +57,14 @@ public enum GuestSystem {
 }
 
 /// Runs a command in all namespaces of the guest whose systemd is `pid`; `user` runs it as that user (`setpriv`).
-func guestRun(pid: String, _ arguments: [String], user: String?) throws -> ProcessOutput {
+func guestRun(pid: String, _ arguments: [String], user: String?) async throws -> ProcessOutput {
     var asUser: [String] = []
     if let user {
-        let gid = try Shell.run(["nsenter", "-t", pid, "-a", "--", "id", "-g", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let gid = try await Shell.run(["nsenter", "-t", pid, "-a", "--", "id", "-g", user]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !gid.isEmpty else { throw ShellError(message: "no user \(user) in the guest") }
         asUser = ["setpriv", "--reuid=\(user)", "--regid=\(gid)", "--init-groups", "--"]
     }
-    return try Shell.run(["nsenter", "-t", pid, "-a", "--"] + asUser + arguments)
+    return try await Shell.run(["nsenter", "-t", pid, "-a", "--"] + asUser + arguments)
 }
 
 /// The PID of the systemd of the test guest kept under `base` (scripts/testenv.sh), or nil while it is not up.

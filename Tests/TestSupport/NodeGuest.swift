@@ -4,8 +4,17 @@ import Foundation
 /// its Quadlet generator) laid down from `examples/node.bu`, Rearguard's image and the services' images in its storage,
 /// a real OSTree sysroot at /sysroot and /boot. Tests drive it as an admin would, from inside (`nsenter`).
 public enum NodeGuest {
-    /// `REARGUARD_NODE`, default `/var/tmp/rearguard-node` (the profile's `REARGUARD_TESTENV`).
-    public static let base = ProcessInfo.processInfo.environment["REARGUARD_NODE"] ?? "/var/tmp/rearguard-node"
+    /// Every node guest booted for this run: `REARGUARD_NODES` (folders separated by `:`), else `REARGUARD_NODE`,
+    /// else `/var/tmp/rearguard-node` (the node profile's `REARGUARD_TESTENV`).
+    public static let bases: [String] = {
+        let env = ProcessInfo.processInfo.environment
+        let listed = (env["REARGUARD_NODES"] ?? "").split(separator: ":").map(String.init)
+        return listed.isEmpty ? [env["REARGUARD_NODE"] ?? "/var/tmp/rearguard-node"] : listed
+    }()
+    /// The node guest the current suite was lent (the `.nodeGuest` trait sets it).
+    @TaskLocal public static var assigned: String?
+    /// The guest this task drives: the one lent to its suite, else the first.
+    public static var base: String { assigned ?? bases[0] }
     /// The guest's root folder on the test machine (a directory: writing here writes the guest's files).
     public static var root: String { base + "/rootfs" }
 
@@ -14,18 +23,25 @@ public enum NodeGuest {
 
     /// Runs a command inside the guest, in all of its namespaces, as root (or as `user`).
     @discardableResult
-    public static func run(_ arguments: [String], user: String? = nil) throws -> ProcessOutput {
+    public static func run(_ arguments: [String], user: String? = nil) async throws -> ProcessOutput {
         guard let pid = leader() else {
             throw ShellError(
                 message: "no node guest under \(base): run REARGUARD_TESTENV_PROFILE=node scripts/testenv.sh up (scripts/test does)")
         }
-        return try guestRun(pid: pid, arguments, user: user)
+        return try await guestRun(pid: pid, arguments, user: user)
+    }
+
+    /// Runs a short cleanup command inside the guest from a `defer` or `deinit` (which cannot suspend; see
+    /// `Shell.cleanup`); nothing happens while the guest is down.
+    public static func cleanup(_ arguments: [String]) {
+        guard let pid = leader() else { return }
+        Shell.cleanup(["nsenter", "-t", pid, "-a", "--"] + arguments)
     }
 
     /// Runs a command inside the guest and throws when it exits non-zero.
     @discardableResult
-    public static func check(_ arguments: [String]) throws -> String {
-        let output = try run(arguments)
+    public static func check(_ arguments: [String]) async throws -> String {
+        let output = try await run(arguments)
         guard output.status == 0 else {
             throw ShellError(message: "in the node: \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
         }
@@ -33,38 +49,38 @@ public enum NodeGuest {
     }
 
     /// `systemctl show -P PROPERTY UNIT` in the guest.
-    public static func property(_ unit: String, _ name: String) throws -> String {
-        try check(["systemctl", "show", "-P", name, unit]).trimmingCharacters(in: .whitespacesAndNewlines)
+    public static func property(_ unit: String, _ name: String) async throws -> String {
+        try await check(["systemctl", "show", "-P", name, unit]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The unit's journal of this boot, messages only.
-    public static func journal(_ unit: String) throws -> String {
-        try check(["journalctl", "-b", "--no-pager", "-o", "cat", "-u", unit])
+    public static func journal(_ unit: String) async throws -> String {
+        try await check(["journalctl", "-b", "--no-pager", "-o", "cat", "-u", unit])
     }
 
     /// `rearguard ARGS` on the node, the way README tells an admin to run it (the wrapper examples/node.bu installs).
-    public static func rearguard(_ arguments: [String]) throws -> ProcessOutput {
-        try run(["/usr/local/bin/rearguard"] + arguments)
+    public static func rearguard(_ arguments: [String]) async throws -> ProcessOutput {
+        try await run(["/usr/local/bin/rearguard"] + arguments)
     }
 
     /// The agent's status document (`rearguard status --json`), or nil when it does not answer.
-    public static func status() -> [String: Any]? {
-        guard let output = try? rearguard(["status", "--json"]), !output.stdout.isEmpty else { return nil }
+    public static func status() async -> [String: Any]? {
+        guard let output = try? await rearguard(["status", "--json"]), !output.stdout.isEmpty else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8))) as? [String: Any]
     }
 
     /// The agent's assessment state, or nil when it does not answer.
-    public static func state() -> String? { status()?["state"] as? String }
+    public static func state() async -> String? { await status()?["state"] as? String }
 
     /// `systemctl is-active UNIT` in the guest ("active", "activating", "inactive", "failed", ...).
-    public static func activeState(_ unit: String) -> String {
-        ((try? property(unit, "ActiveState")) ?? "unknown")
+    public static func activeState(_ unit: String) async -> String {
+        ((try? await property(unit, "ActiveState")) ?? "unknown")
     }
 
     /// Waits until the guest's systemd answers (any state: the boot gate may hold `starting` for long).
     public static func waitUp(_ seconds: Double = 60) async throws {
         let ok = await waitUntil(seconds) {
-            guard let out = try? run(["systemctl", "is-system-running"]) else { return false }
+            guard let out = try? await run(["systemctl", "is-system-running"]) else { return false }
             return !out.stdout.isEmpty && !out.stdout.contains("offline")
         }
         guard ok else { throw ShellError(message: "the node guest did not come up within \(Int(seconds)) s (see \(base)/run/console.log)") }
@@ -73,7 +89,7 @@ public enum NodeGuest {
     /// Reboots the guest from inside (`systemctl reboot`) and waits for the next boot's systemd.
     public static func reboot() async throws {
         let before = leader()
-        _ = try? run(["systemctl", "reboot"])
+        _ = try? await run(["systemctl", "reboot"])
         let gone = await waitUntil(30) { leader() != before && leader() != nil }
         guard gone else { throw ShellError(message: "the node guest did not reboot within 30 s") }
         try await waitUp()
@@ -81,9 +97,9 @@ public enum NodeGuest {
 
     /// Waits until the agent's state is `expected`; throws with the last status seen.
     public static func waitState(_ expected: String, within seconds: Double = 60) async throws {
-        let ok = await waitUntil(seconds) { state() == expected }
+        let ok = await waitUntil(seconds) { await state() == expected }
         guard ok else {
-            let seen = (try? rearguard(["status"])).map { $0.stdout + $0.stderr } ?? "no answer"
+            let seen = await (try? rearguard(["status"])).map { $0.stdout + $0.stderr } ?? "no answer"
             throw ShellError(message: "the agent did not reach \(expected) within \(Int(seconds)) s; status:\n\(seen)")
         }
     }
@@ -106,8 +122,8 @@ public enum NodeGuest {
     }
 
     /// The agent's process (the container's main PID), or nil while there is none.
-    public static func agentPID() -> String? {
-        guard let pid = try? check(["podman", "inspect", "--format", "{{.State.Pid}}", "rearguard"])
+    public static func agentPID() async -> String? {
+        guard let pid = try? await check(["podman", "inspect", "--format", "{{.State.Pid}}", "rearguard"])
             .trimmingCharacters(in: .whitespacesAndNewlines), pid != "0", !pid.isEmpty else { return nil }
         return pid
     }
@@ -129,19 +145,19 @@ public enum NodeGuest {
 
     /// Deploys `version` on the node's sysroot with its own ostree, first in boot order, as an update's finalization
     /// leaves it; with `breakingDNS` the release carries a DNS config of its own whose answer is wrong.
-    public static func deploy(_ version: String, breakingDNS: Bool = false) throws {
+    public static func deploy(_ version: String, breakingDNS: Bool = false) async throws {
         let extra = "/var/tmp/rearguard-test-tree-\(version)"
         try? FileManager.default.removeItem(atPath: root + extra)
         try FileManager.default.createDirectory(atPath: root + extra, withIntermediateDirectories: true)
         if breakingDNS {
             try write(extra + "/usr/lib/rearguard-test/dnsmasq-site.conf", try brokenDNSConfig())
         }
-        try check(["env", "EXTRA_TREE=" + extra, "/usr/local/libexec/make-sysroot.sh", "/sysroot", "fedora-coreos", version])
+        try await check(["env", "EXTRA_TREE=" + extra, "/usr/local/libexec/make-sysroot.sh", "/sysroot", "fedora-coreos", version])
     }
 
     /// The versions on the node's sysroot in boot order.
-    public static func deployedVersions() throws -> [String] {
-        try check(["ostree", "admin", "status", "--sysroot=/sysroot"]).split(separator: "\n")
+    public static func deployedVersions() async throws -> [String] {
+        try await check(["ostree", "admin", "status", "--sysroot=/sysroot"]).split(separator: "\n")
             .compactMap { line in
                 guard let range = line.range(of: "Version:") else { return nil }
                 return line[range.upperBound...].split(separator: " ").first.map(String.init)
@@ -161,7 +177,7 @@ public enum NodeGuest {
     /// The node as examples/node.bu lays it down, on a fresh memory: the shipped files restored, test drop-ins
     /// removed, the agent's state folder emptied, rebooted, and the agent's verdict `good`.
     public static func reset() async throws {
-        _ = try? run(["systemctl", "stop", "rearguard.service", "rearguard-verdict.service"])
+        _ = try? await run(["systemctl", "stop", "rearguard.service", "rearguard-verdict.service"])
         try restoreShipped("quadlet/site/dnsmasq.conf", at: "/etc/dnsmasq.d/site.conf")
         for folder in ["/etc/rearguard/config.d", "/etc/containers/systemd/rearguard.container.d"] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: root + folder)) ?? [] where name.hasPrefix("95-test-") {
@@ -177,10 +193,10 @@ public enum NodeGuest {
         remove("/var/log/rpm-ostreed-standin.jsonl")
         // A test that deployed releases leaves them: the sysroot is made again in place (its folder and /boot are
         // bind mounts of the node), the same two releases, the same checksums.
-        if try deployedVersions().count != baseReleases.count {
-            try check(["sh", "-c", "chattr -R -f -i /sysroot/ostree; find /sysroot -mindepth 1 -maxdepth 1 ! -name boot -exec rm -rf {} + "
+        if try await deployedVersions().count != baseReleases.count {
+            try await check(["sh", "-c", "chattr -R -f -i /sysroot/ostree; find /sysroot -mindepth 1 -maxdepth 1 ! -name boot -exec rm -rf {} + "
                 + "&& find /sysroot/boot -mindepth 1 -maxdepth 1 -exec rm -rf {} +"])
-            try check(["/usr/local/libexec/make-sysroot.sh", "/sysroot", "fedora-coreos"] + baseReleases)
+            try await check(["/usr/local/libexec/make-sysroot.sh", "/sysroot", "fedora-coreos"] + baseReleases)
         }
         try await reboot()
         try await waitState("good", within: 90)

@@ -61,12 +61,12 @@ public final class RpmOstreeStandIn {
     }
 
     /// Fails naming the Debian packages when `/usr/bin/python3` lacks PyGObject or the OSTree typelib.
-    public static func requirePython() throws {
+    public static func requirePython() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
             throw MissingTool(tool: "/usr/bin/python3", package: "python3")
         }
         let probe = "import gi; gi.require_version('OSTree', '1.0'); gi.require_version('Gio', '2.0'); from gi.repository import Gio, OSTree"
-        let (status, out) = try sh(["/usr/bin/python3", "-c", probe], check: false)
+        let (status, out) = try await sh(["/usr/bin/python3", "-c", probe], check: false)
         guard status == 0 else {
             throw MissingTool(tool: "PyGObject with the OSTree typelib for /usr/bin/python3 (\(out.trimmingCharacters(in: .whitespacesAndNewlines)))",
                               package: "python3-gi gir1.2-glib-2.0 gir1.2-ostree-1.0")
@@ -91,7 +91,7 @@ public final class RpmOstreeStandIn {
         osname: String = "fedora-coreos", fault: Fault = .none, faultMessage: String? = nil, busAddress: String? = nil,
         delay: Double? = nil
     ) async throws -> RpmOstreeStandIn {
-        try requirePython()
+        try await requirePython()
         let bus = try busAddress ?? guestBusAddress()
         let hostRun = hostRun ?? runDirectory
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)

@@ -4,6 +4,7 @@
 import Glibc
 #endif
 import Foundation
+import Posix
 import Synchronization
 
 /// A failure that names what to install, so a missing server never turns into a skipped test.
@@ -30,92 +31,61 @@ public func requireTool(_ name: String, package: String) throws -> String {
     throw MissingTool(tool: name, package: package)
 }
 
-/// Starts a program (looked up in PATH unless it has a slash) with stdout appended to `output` and stderr to
-/// `errorOutput` (default: `output` too), default signals and an empty mask (the test runner's threads block
-/// SIGTERM, which children would inherit).
-public func spawn(_ args: [String], output: String, errorOutput: String? = nil) throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    if let errorOutput {
-        posix_spawn_file_actions_addopen(&actions, 2, errorOutput, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    } else {
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    }
-    var attr = posix_spawnattr_t()
-    posix_spawnattr_init(&attr)
-    defer { posix_spawnattr_destroy(&attr) }
-    var none = sigset_t(), all = sigset_t()
-    sigemptyset(&none)
-    sigfillset(&all)
-    posix_spawnattr_setsigmask(&attr, &none)
-    posix_spawnattr_setsigdefault(&attr, &all)
-    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-    defer { for p in argv { free(p) } }
-    var pid: pid_t = 0
-    let rc = posix_spawnp(&pid, args[0], &actions, &attr, &argv, environ)
-    guard rc == 0 else { throw CommandFailed(description: "cannot start \(args[0]): \(String(cString: strerror(rc)))") }
-    return pid
-}
-
-/// Waits for a child without Foundation's run loop (which spins under Swift concurrency).
-public func reap(_ pid: pid_t) -> Int32 {
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-}
-
-/// Runs a command to completion and returns its exit status and output (stdout and stderr together).
+/// Runs a command to completion and returns its exit status and output (stdout and stderr together, as written).
 @discardableResult
-public func sh(_ args: [String], check: Bool = true) throws -> (status: Int32, out: String) {
-    let file = NSTemporaryDirectory() + "rearguard-sh-\(UUID().uuidString)"
-    defer { try? FileManager.default.removeItem(atPath: file) }
-    let status = reap(try spawn(args, output: file))
-    let out = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-    if check && status != 0 { throw CommandFailed(description: "\(args.joined(separator: " ")) exited \(status): \(out)") }
-    return (status, out)
+public func sh(_ args: [String], check: Bool = true) async throws -> (status: Int32, out: String) {
+    let done = try await Spawn.run(args, stderr: .stdout)
+    let out = String(decoding: done.output, as: UTF8.self)
+    if check && done.status != .exited(0) {
+        throw CommandFailed(description: "\(args.joined(separator: " ")) exited \(done.status.code): \(out)")
+    }
+    return (done.status.code, out)
 }
 
 /// A server process started by a test and killed when the test drops it.
 public final class ServerProcess {
     public let pid: pid_t
     public let log: String
-    private var isRunning = true
+    private var running = true
 
-    public init(_ args: [String], log: String) throws {
+    public init(_ args: [String], log: String, environment: [String: String] = [:]) throws {
         self.log = log
-        pid = try spawn(args, output: log)
+        pid = try Spawn.start(args, environment: environment, stdout: .file(log), stderr: .stdout).pid
     }
 
-    /// Records that the process was reaped elsewhere (nothing left to stop).
-    func markExited() { isRunning = false }
-
-    public func stop() {
-        guard isRunning else { return }
-        isRunning = false
-        kill(pid, SIGKILL)
-        _ = reap(pid)
-    }
-
-    /// SIGTERM, then waits up to `seconds` for the process to exit (SIGKILL after that); returns its wait status.
-    @discardableResult
-    public func terminate(within seconds: Double = 10) -> Int32 {
-        guard isRunning else { return -1 }
-        isRunning = false
-        kill(pid, SIGTERM)
-        let end = Date().addingTimeInterval(seconds)
+    /// Whether it still runs (reaps it, without blocking, when it has exited).
+    public var isRunning: Bool {
+        guard running else { return false }
         var status: Int32 = 0
-        while Date() < end {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid { return status }
-            if r < 0 && errno != EINTR { return -1 }
-            usleep(20_000)
+        if waitpid(pid, &status, WNOHANG) == pid {
+            running = false
+            exitStatus = ExitStatus(waitStatus: status)
         }
+        return running
+    }
+
+    /// How it ended, once it has been reaped.
+    public private(set) var exitStatus: ExitStatus?
+
+    /// SIGKILL and reap: waits only for the kernel to tear the killed process down, so a test that stops a server
+    /// sees its ports closed at once.
+    public func stop() {
+        guard running else { return }
+        running = false
         kill(pid, SIGKILL)
-        return reap(pid)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        exitStatus = ExitStatus(waitStatus: status)
+    }
+
+    /// SIGTERM, then waits up to `seconds` for the process to exit (SIGKILL after that); returns how it ended.
+    @discardableResult
+    public func terminate(within seconds: Double = 10) async -> ExitStatus? {
+        guard running else { return exitStatus }
+        kill(pid, SIGTERM)
+        if let status = await waitExit(seconds) { return status }
+        stop()
+        return exitStatus
     }
 
     deinit { stop() }
@@ -214,7 +184,7 @@ public final class CountingTCPListener: @unchecked Sendable {
         }
         guard ok else { throw CommandFailed(description: "cannot listen on 127.0.0.1: \(String(cString: strerror(errno)))") }
         port = UInt16(bigEndian: a.sin_port)
-        let thread = Thread { [counter] in
+        let started = PosixThread.detach(name: "test-accept") { [counter] in
             while true {
                 let c = accept(fd, nil, nil)
                 if c < 0 {
@@ -225,7 +195,7 @@ public final class CountingTCPListener: @unchecked Sendable {
                 counter.value.withLock { $0 += 1 }
             }
         }
-        thread.start()
+        guard started else { throw CommandFailed(description: "no thread for the test listener's accept loop") }
     }
 
     /// Connections accepted so far.
@@ -235,17 +205,13 @@ public final class CountingTCPListener: @unchecked Sendable {
 }
 
 extension ServerProcess {
-    /// Waits up to `seconds` for the process to exit by itself; its wait status, or nil while it still runs.
-    public func waitExit(_ seconds: Double) async -> Int32? {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                markExited()
-                return status
-            }
+    /// Waits up to `seconds` for the process to exit by itself; how it ended, or nil while it still runs.
+    public func waitExit(_ seconds: Double) async -> ExitStatus? {
+        let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while isRunning {
+            guard ContinuousClock.now < end else { return nil }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return nil
+        return exitStatus
     }
 }

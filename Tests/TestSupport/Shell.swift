@@ -1,4 +1,5 @@
 import Foundation
+import Posix
 
 /// The result of running a program to completion.
 public struct ProcessOutput: Sendable {
@@ -13,35 +14,27 @@ public enum Shell {
     public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs `arguments[0]` (looked up in PATH when not a path) and waits; stdout and stderr are captured.
+    /// Runs `arguments[0]` (looked up in PATH when not a path) to completion, stdout and stderr captured, on the
+    /// Posix spawn layer: the calling task suspends while a thread of its own reads the pipes and reaps the child.
     @discardableResult
-    public static func run(_ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) throws -> ProcessOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        // Read both pipes before waiting so a chatty child never blocks on a full pipe.
-        let errData = ReadAll(err.fileHandleForReading)
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+    public static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> ProcessOutput {
+        let done = try await Spawn.run(arguments, environment: environment ?? [:])
         return ProcessOutput(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData.wait(), as: UTF8.self))
+            status: done.status.code, stdout: String(decoding: done.output, as: UTF8.self),
+            stderr: String(decoding: done.errorOutput, as: UTF8.self))
+    }
+
+    /// Runs a short cleanup command (`ip netns del`, `chattr -i`) to completion from a `deinit`, which cannot suspend:
+    /// it blocks for the milliseconds the command takes, so that the next test never meets what this one left.
+    public static func cleanup(_ arguments: [String]) {
+        guard let child = try? Spawn.start(arguments, stdout: .null, stderr: .null) else { return }
+        _ = Spawn.collect(child)
     }
 
     /// Runs a program and throws when it exits non-zero, with its stderr in the error.
     @discardableResult
-    public static func check(_ arguments: [String], environment: [String: String]? = nil) throws -> String {
-        let output = try run(arguments, environment: environment)
+    public static func check(_ arguments: [String], environment: [String: String]? = nil) async throws -> String {
+        let output = try await run(arguments, environment: environment)
         guard output.status == 0 else {
             throw ShellError(message: "\(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
         }
@@ -61,8 +54,8 @@ public enum Shell {
     }
 
     /// Fails with a message naming the Debian package when a program is missing (tests never skip).
-    public static func require(_ program: String, package: String) throws {
-        guard try run(["sh", "-c", "command -v \(program)"]).status == 0 else {
+    public static func require(_ program: String, package: String) async throws {
+        guard try await run(["sh", "-c", "command -v \(program)"]).status == 0 else {
             throw ShellError(message: "\(program) is missing: apt-get install \(package) (scripts/deps installs it)")
         }
     }
@@ -72,21 +65,4 @@ public enum Shell {
 public struct ShellError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
-}
-
-/// Drains a pipe on a background thread.
-private final class ReadAll: @unchecked Sendable {
-    // SAFETY: `data` is written once by the reader thread before `done` is signalled and read only after `wait()`.
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-    func wait() -> Data {
-        done.wait()
-        return data
-    }
 }

@@ -8,26 +8,26 @@ public final class SysrootFixture {
     public let scratch: String
 
     /// Builds a sysroot with one stateroot and the given versions deployed in order (the last is first in boot order).
-    public init(osname: String = "fedora-coreos", versions: [String], environment: [String: String] = [:]) throws {
-        try Shell.require("ostree", package: "ostree")
+    public init(osname: String = "fedora-coreos", versions: [String], environment: [String: String] = [:]) async throws {
+        try await Shell.require("ostree", package: "ostree")
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("rearguard-test-\(UUID().uuidString)").path
         path = base + "/sysroot"
         scratch = base + "/scratch"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        if !versions.isEmpty { try add(osname: osname, versions: versions, environment: environment) }
+        if !versions.isEmpty { try await add(osname: osname, versions: versions, environment: environment) }
     }
 
     deinit {
         // Deployment folders carry the immutable attribute; clear it so the tree can go.
         let base = (path as NSString).deletingLastPathComponent
-        _ = try? Shell.run(["chattr", "-R", "-i", base])
+        Shell.cleanup(["chattr", "-R", "-i", base])
         try? FileManager.default.removeItem(atPath: base)
     }
 
     /// Deploys more versions of a stateroot (a new osname adds a stateroot).
-    public func add(osname: String, versions: [String], environment: [String: String] = [:]) throws {
+    public func add(osname: String, versions: [String], environment: [String: String] = [:]) async throws {
         let script = Shell.packageRoot.appendingPathComponent("scripts/make-sysroot.sh").path
-        try Shell.check([script, path, osname] + versions, environment: environment)
+        try await Shell.check([script, path, osname] + versions, environment: environment)
     }
 
     /// One deployment as `ostree admin status` prints it.
@@ -44,10 +44,10 @@ public final class SysrootFixture {
     }
 
     /// `ostree admin status --sysroot=PATH`, parsed: the reference every listing is compared with.
-    public func adminStatus() throws -> [StatusEntry] {
+    public func adminStatus() async throws -> [StatusEntry] {
         var entries: [StatusEntry] = []
         // Deployment lines: "[* ] OSNAME CHECKSUM.SERIAL [(flags)]"; their properties are indented by four spaces.
-        for line in try Shell.check(["ostree", "admin", "status", "--sysroot=\(path)"]).split(separator: "\n") {
+        for line in try await Shell.check(["ostree", "admin", "status", "--sysroot=\(path)"]).split(separator: "\n") {
             let text = line.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("    ") {
                 guard !entries.isEmpty else { continue }
@@ -89,8 +89,8 @@ public final class SysrootFixture {
 
     /// Deploys `checksum` once more, first in boot order, keeping every other deployment, as an admin does by hand
     /// (`ostree admin deploy --retain`).
-    public func deployAgain(checksum: String, osname: String = "fedora-coreos") throws {
-        try Shell.check(["ostree", "admin", "deploy", "--sysroot=\(path)", "--os=\(osname)", "--retain", checksum])
+    public func deployAgain(checksum: String, osname: String = "fedora-coreos") async throws {
+        try await Shell.check(["ostree", "admin", "deploy", "--sysroot=\(path)", "--os=\(osname)", "--retain", checksum])
     }
 
     /// Writes a kernel command line file that boots `version` and returns its path.
@@ -106,7 +106,7 @@ public final class SysrootFixture {
     }
 
     /// Pins the deployment at `index` (`ostree admin pin`).
-    public func pin(index: Int) throws {
-        try Shell.check(["ostree", "admin", "pin", "--sysroot=\(path)", String(index)])
+    public func pin(index: Int) async throws {
+        try await Shell.check(["ostree", "admin", "pin", "--sysroot=\(path)", String(index)])
     }
 }
