@@ -41,7 +41,7 @@ public struct SpawnError: Error, Sendable, CustomStringConvertible {
 
 /// Child processes over `posix_spawn` without a shell, Foundation or a run loop: command checks and greenboot scripts
 /// in the agent, every program the tests run. The child gets default signal actions, an empty signal mask (whatever
-/// the parent's threads block) and `/dev/null` as stdin.
+/// the parent's threads block), `/dev/null` as stdin and no other descriptor of the parent's.
 public enum Spawn {
     /// Where a child's stdout or stderr goes.
     public enum Output: Sendable {
@@ -112,6 +112,10 @@ public enum Spawn {
             for fd in opened { close(fd) }
             throw error
         }
+
+        // Nothing but stdin, stdout and stderr crosses over: no descriptor another thread opened without
+        // close-on-exec (an API connection, a bus socket) may outlive its owner's close in a child.
+        rg_spawn_closefrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

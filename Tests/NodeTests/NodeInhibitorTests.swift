@@ -6,7 +6,7 @@ import TestSupport
 /// Issue 14 step 3 on the node's real logind: while a new deployment is on probation, and while a required check fails
 /// on a known-good boot, Rearguard holds a `block` shutdown inhibitor, so an update reboot by an unprivileged caller
 /// (Zincati's way: polkit lets it reboot, never ignore an inhibitor) is refused; once good again, it is not.
-@Suite(.serialized, .nodeGuest) struct NodeInhibitorTests {
+@Suite(.serialized, .nodeGuest(cost: 75)) struct NodeInhibitorTests {
     static let next = "42.20251215.3.0"
     static let login1 = ["org.freedesktop.login1", "/org/freedesktop/login1", "org.freedesktop.login1.Manager"]
 

@@ -5,7 +5,7 @@ import TestSupport
 
 /// The whole story on a node: Rearguard in its container under its generated Quadlet, dnsmasq and chrony as Quadlets,
 /// the node's real systemd, journald and logind, a real OSTree sysroot, the stand-in rpm-ostreed on the node's bus.
-@Suite(.serialized, .nodeGuest) struct NodeStoryTests {
+@Suite(.serialized, .nodeGuest(cost: 70)) struct NodeStoryTests {
     /// A line a step: time since start, boot, deployment, state, what happened.
     final class Timeline {
         private let start = ContinuousClock.now
@@ -98,7 +98,7 @@ import TestSupport
 }
 
 /// The story's variants: the agent killed mid-rollback, the bad release deployed again by hand, observe mode.
-@Suite(.serialized, .nodeGuest) struct NodeStoryVariantTests {
+@Suite(.serialized, .nodeGuest(cost: 135)) struct NodeStoryVariantTests {
     static let broken = NodeStoryTests.broken
 
     /// From a fresh node: B (broken DNS) deployed and booted; returns the boot count before that reboot.
@@ -119,40 +119,6 @@ import TestSupport
             return await NodeGuest.activeState("rearguard.service") == "active"
         }
         #expect(back, "the agent was not started again within 60 s")
-    }
-
-    @Test(arguments: ["before-intent", "after-intent", "after-transaction", "before-reboot"])
-    func anAgentKilledAtAStepOfTheRollbackIsRestartedAndFinishesItOnce(failpoint: String) async throws {
-        try await NodeGuest.reset()
-        // The agent stops itself at the failpoint (REARGUARD_FAILPOINT, set by a test drop-in for the next start).
-        let dropIn = "/etc/containers/systemd/rearguard.container.d/95-test-failpoint.conf"
-        try NodeGuest.write(dropIn, "[Container]\nEnvironment=REARGUARD_FAILPOINT=\(failpoint)\n")
-        defer {
-            NodeGuest.remove(dropIn)
-            NodeGuest.cleanup(["systemctl", "daemon-reload"])
-        }
-        let before = try await Self.bootBrokenUpdate()
-        var stopped: String?
-        let reached = await waitUntil(120) {
-            guard let pid = await NodeGuest.agentPID(), let stat = try? await NodeGuest.check(["cat", "/proc/\(pid)/stat"]),
-                let close = stat.lastIndex(of: ")"), stat[close...].dropFirst(2).first == "T" else { return false }
-            stopped = pid
-            return true
-        }
-        let pid = try #require(stopped, "the agent never reached \(failpoint)")
-        #expect(reached)
-        // Killed there, like a crash; systemd starts it again (the failpoint gone), and it finishes what it began.
-        NodeGuest.remove(dropIn)
-        try await NodeGuest.check(["systemctl", "daemon-reload"])
-        try await NodeGuest.check(["sh", "-c", "kill -KILL " + pid])
-        let back = await waitUntil(150) { NodeGuest.boots().count >= before + 2 ? await NodeGuest.state() == "rolled-back" : false }
-        let seen0 = String(describing: await NodeGuest.state())
-        #expect(back, "\(failpoint): the node did not come back rolled back: \(seen0)")
-        try await Task.sleep(for: .seconds(10))
-        #expect(NodeGuest.boots().count == before + 2, "\(failpoint): boots \(NodeGuest.boots().count - before) after B's, not 2")
-        #expect(NodeGuest.rpmOstreedCalls().filter { $0 == "Rollback" }.count == 1, "\(failpoint): \(NodeGuest.rpmOstreedCalls())")
-        let rollbacks = try await #require(NodeGuest.status()?["rollbacks_total"] as? Int)
-        #expect(rollbacks == 1)
     }
 
     @Test func aBadReleaseDeployedAgainByHandIsQuarantinedWithoutAReboot() async throws {
@@ -202,5 +168,43 @@ import TestSupport
         #expect(NodeGuest.boots().count == before + 1, "the node was rebooted")
         #expect(NodeGuest.rpmOstreedCalls().filter { $0 == "Rollback" }.isEmpty, "\(NodeGuest.rpmOstreedCalls())")
         await #expect(try NodeGuest.deployedVersions().first == Self.broken, "the boot order changed")
+    }
+}
+
+/// The agent killed at each step of the rollback and restarted by systemd: its own suite (the longest of the node
+/// runs), so that it runs on one node guest while the other variants run on another.
+@Suite(.serialized, .nodeGuest(cost: 260)) struct NodeFailpointTests {
+    @Test(arguments: ["before-intent", "after-intent", "after-transaction", "before-reboot"])
+    func anAgentKilledAtAStepOfTheRollbackIsRestartedAndFinishesItOnce(failpoint: String) async throws {
+        try await NodeGuest.reset()
+        // The agent stops itself at the failpoint (REARGUARD_FAILPOINT, set by a test drop-in for the next start).
+        let dropIn = "/etc/containers/systemd/rearguard.container.d/95-test-failpoint.conf"
+        try NodeGuest.write(dropIn, "[Container]\nEnvironment=REARGUARD_FAILPOINT=\(failpoint)\n")
+        defer {
+            NodeGuest.remove(dropIn)
+            NodeGuest.cleanup(["systemctl", "daemon-reload"])
+        }
+        let before = try await NodeStoryVariantTests.bootBrokenUpdate()
+        var stopped: String?
+        let reached = await waitUntil(120) {
+            guard let pid = await NodeGuest.agentPID(), let stat = try? await NodeGuest.check(["cat", "/proc/\(pid)/stat"]),
+                let close = stat.lastIndex(of: ")"), stat[close...].dropFirst(2).first == "T" else { return false }
+            stopped = pid
+            return true
+        }
+        let pid = try #require(stopped, "the agent never reached \(failpoint)")
+        #expect(reached)
+        // Killed there, like a crash; systemd starts it again (the failpoint gone), and it finishes what it began.
+        NodeGuest.remove(dropIn)
+        try await NodeGuest.check(["systemctl", "daemon-reload"])
+        try await NodeGuest.check(["sh", "-c", "kill -KILL " + pid])
+        let back = await waitUntil(150) { NodeGuest.boots().count >= before + 2 ? await NodeGuest.state() == "rolled-back" : false }
+        let seen0 = String(describing: await NodeGuest.state())
+        #expect(back, "\(failpoint): the node did not come back rolled back: \(seen0)")
+        try await Task.sleep(for: .seconds(10))
+        #expect(NodeGuest.boots().count == before + 2, "\(failpoint): boots \(NodeGuest.boots().count - before) after B's, not 2")
+        #expect(NodeGuest.rpmOstreedCalls().filter { $0 == "Rollback" }.count == 1, "\(failpoint): \(NodeGuest.rpmOstreedCalls())")
+        let rollbacks = try await #require(NodeGuest.status()?["rollbacks_total"] as? Int)
+        #expect(rollbacks == 1)
     }
 }

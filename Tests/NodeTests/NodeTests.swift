@@ -5,7 +5,7 @@ import TestSupport
 
 /// Rearguard as an admin deploys it: its image under the generated `rearguard.service`, the boot gate in front of a
 /// Zincati stand-in, the services as Quadlets, on a real systemd with a real OSTree sysroot (see `NodeGuest`).
-@Suite(.serialized, .nodeGuest) struct NodeTests {
+@Suite(.serialized, .nodeGuest(cost: 195)) struct NodeTests {
     @Test func theGeneratorMadeRearguardServiceAtBootAndItRunsTheImage() async throws {
         try await NodeGuest.reset()
         await #expect(try NodeGuest.property("rearguard.service", "SourcePath") == "/etc/containers/systemd/rearguard.container")

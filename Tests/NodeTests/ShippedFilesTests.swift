@@ -5,7 +5,7 @@ import TestSupport
 
 /// Every file we ship is read by the real program that consumes it on a node: the Quadlet generator and systemd of the
 /// node guest (podman 5.4, systemd 257), hadolint for the Containerfiles, and the node laid down from examples/node.bu.
-@Suite(.serialized, .nodeGuest) struct ShippedFilesTests {
+@Suite(.serialized, .nodeGuest(cost: 1)) struct ShippedFilesTests {
     static let quadlets = ["rearguard.container", "dnsmasq.container", "chrony.container"]
 
     @Test func theQuadletGeneratorTakesEveryQuadletWithoutAWarning() async throws {

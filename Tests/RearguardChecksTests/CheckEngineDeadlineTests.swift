@@ -3,7 +3,7 @@ import Testing
 @testable import RearguardChecks
 import RearguardCore
 
-/// Answers on its own thread a few milliseconds before its deadline.
+/// Answers on its own thread `margin` before its deadline.
 private struct AnswersAtTheDeadline: HealthCheck {
     let margin: Duration
 
@@ -27,11 +27,12 @@ private struct AnswersAtTheDeadline: HealthCheck {
         var outcomes: [String] = []
         for _ in 0..<15 {
             let started = ContinuousClock.now
-            async let result = engine.run(spec, check: AnswersAtTheDeadline(margin: .milliseconds(3)))
-            // Just before the deadline, every pool thread blocks for 150 ms: the answer, the deadline and the grace
-            // all pass while nothing on the pool can run.
-            try await Task.sleep(until: started.advanced(by: .milliseconds(190)), clock: .continuous)
-            let blockers = (0..<cores).map { _ in Task.detached { _ = usleep(150_000) } }
+            // The answer comes 60 ms before the deadline (room for a late thread wake-up when other suites load the
+            // cores); from 20 ms before it every pool thread blocks for 180 ms: the answer, the deadline and the
+            // grace all pass while nothing on the pool can run.
+            async let result = engine.run(spec, check: AnswersAtTheDeadline(margin: .milliseconds(60)))
+            try await Task.sleep(until: started.advanced(by: .milliseconds(120)), clock: .continuous)
+            let blockers = (0..<cores).map { _ in Task.detached { _ = usleep(180_000) } }
             for blocker in blockers { await blocker.value }
             outcomes.append(await result.message)
         }

@@ -6,14 +6,15 @@ import TestSupport
 ///
 /// - `.testGuest`: the systemd guest of `scripts/testenv.sh` (tests reboot it, change its units, and the stand-in
 ///   rpm-ostreed owns one bus name on it).
-/// - `.nodeGuest`: one node guest out of those `scripts/test` booted (`REARGUARD_NODES`); the suite runs with
-///   `NodeGuest` pointed at the one it got.
+/// - `.nodeGuest(cost:)`: one node guest out of those `scripts/test` booted (`REARGUARD_NODES`); the suite runs with
+///   `NodeGuest` pointed at the one it got. `cost` is the suite's usual run time in seconds: the guests go to the
+///   costliest suites first, so the longest suites do not end up queued behind each other on one guest.
 ///
 /// On a suite the trait covers the suite's whole run, once; a test inside it does not take it again.
 public struct SharedResource: SuiteTrait, TestTrait, TestScoping {
     enum Kind: Sendable {
         case exclusive(String)
-        case nodeGuest
+        case nodeGuest(cost: Int)
     }
     let kind: Kind
 
@@ -33,9 +34,9 @@ public struct SharedResource: SuiteTrait, TestTrait, TestScoping {
                 throw error
             }
             await ResourceLocks.shared.release(name)
-        case .nodeGuest:
+        case .nodeGuest(let cost):
             if NodeGuest.assigned != nil { return try await function() }
-            let base = await NodeGuestPool.shared.take()
+            let base = await NodeGuestPool.shared.take(cost: cost)
             do {
                 try await NodeGuest.$assigned.withValue(base, operation: function)
             } catch {
@@ -50,8 +51,8 @@ public struct SharedResource: SuiteTrait, TestTrait, TestScoping {
 extension Trait where Self == SharedResource {
     /// The systemd guest of `scripts/testenv.sh`, one suite at a time.
     public static var testGuest: Self { SharedResource(kind: .exclusive("test guest")) }
-    /// A node guest of its own for the suite's run.
-    public static var nodeGuest: Self { SharedResource(kind: .nodeGuest) }
+    /// A node guest of its own for the suite's run, which usually takes `cost` seconds.
+    public static func nodeGuest(cost: Int) -> Self { SharedResource(kind: .nodeGuest(cost: cost)) }
 }
 
 /// The exclusive resources the current task already holds (a suite's tests run inside its scope).
@@ -84,24 +85,43 @@ actor ResourceLocks {
     }
 }
 
-/// The node guests booted for this run, each lent to one suite at a time.
+/// The node guests booted for this run, each lent to one suite at a time. Suites all ask at the start of the run:
+/// the first answer waits a moment for the others' requests, and a free guest always goes to the costliest suite
+/// waiting (longest first keeps the guests' loads even).
 actor NodeGuestPool {
     static let shared = NodeGuestPool(bases: NodeGuest.bases)
     private var free: [String]
-    private var waiting: [CheckedContinuation<String, Never>] = []
+    private var waiting: [(cost: Int, continuation: CheckedContinuation<String, Never>)] = []
+    private var gathering = true
 
     init(bases: [String]) { free = bases }
 
-    func take() async -> String {
-        if !free.isEmpty { return free.removeFirst() }
-        return await withCheckedContinuation { waiting.append($0) }
+    func take(cost: Int) async -> String {
+        if gathering && waiting.isEmpty {
+            Task {
+                try? await Task.sleep(for: .seconds(1))
+                self.endGathering()
+            }
+        }
+        return await withCheckedContinuation { continuation in
+            waiting.append((cost, continuation))
+            if !gathering { handOut() }
+        }
     }
 
     func giveBack(_ base: String) {
-        if waiting.isEmpty {
-            free.append(base)
-        } else {
-            waiting.removeFirst().resume(returning: base)
+        free.append(base)
+        handOut()
+    }
+
+    private func endGathering() {
+        gathering = false
+        handOut()
+    }
+
+    private func handOut() {
+        while !free.isEmpty, let next = waiting.indices.max(by: { waiting[$0].cost < waiting[$1].cost }) {
+            waiting.remove(at: next).continuation.resume(returning: free.removeFirst())
         }
     }
 }
