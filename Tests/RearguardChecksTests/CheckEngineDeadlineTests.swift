@@ -1,4 +1,6 @@
 import Foundation
+import Posix
+import Synchronization
 import Testing
 @testable import RearguardChecks
 import RearguardCore
@@ -17,24 +19,57 @@ private struct AnswersAtTheDeadline: HealthCheck {
     }
 }
 
+/// A busy pool of its own: one thread that runs its ready jobs in random order, so nothing says which of two jobs that
+/// became ready together runs first. The engine's tasks run here (a task executor preference), so blocking this
+/// thread stalls them without stalling the cooperative pool the other suites run on.
+private final class ShuffledExecutor: TaskExecutor {
+    static let shared = ShuffledExecutor()
+    private let jobs = Mutex<[UnownedJob]>([])
+    private let ready = DispatchSemaphore(value: 0)
+
+    private init() {
+        let started = PosixThread.detach(name: "shuffled-pool") { [self] in
+            while true {
+                ready.wait()
+                let job = jobs.withLock { $0.remove(at: Int.random(in: 0..<$0.count)) }
+                job.runSynchronously(on: asUnownedTaskExecutor())
+            }
+        }
+        precondition(started, "no thread for the test executor")
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        jobs.withLock { $0.append(job) }
+        ready.signal()
+    }
+
+    /// Occupies the thread for `duration` (a job like any other: it runs when the thread picks it).
+    func block(for duration: Duration) {
+        Task(executorPreference: self) { _ = usleep(UInt32(duration.components.attoseconds / 1_000_000_000_000) + UInt32(duration.components.seconds) * 1_000_000) }
+    }
+}
+
 @Suite(.serialized) struct CheckEngineDeadlineTests {
     /// The earlier engine took whichever of the probe's task and the deadline timer the pool ran first: with every
     /// pool thread busy when both became ready, the timer could win over an answer that came in time.
     @Test func aResultReadyByTheDeadlineIsKeptWhenThePoolIsBusy() async throws {
         let engine = CheckEngine(unitInspector: nil)
         let spec = CheckSpec(name: "edge", target: .tcp(address: HostPort(host: "127.0.0.1", port: 9)), timeout: .milliseconds(200))
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let pool = ShuffledExecutor.shared
         var outcomes: [String] = []
         for _ in 0..<15 {
-            let started = ContinuousClock.now
-            // The answer comes 60 ms before the deadline (room for a late thread wake-up when other suites load the
-            // cores); from 20 ms before it every pool thread blocks for 180 ms: the answer, the deadline and the
-            // grace all pass while nothing on the pool can run.
-            async let result = engine.run(spec, check: AnswersAtTheDeadline(margin: .milliseconds(60)))
-            try await Task.sleep(until: started.advanced(by: .milliseconds(120)), clock: .continuous)
-            let blockers = (0..<cores).map { _ in Task.detached { _ = usleep(180_000) } }
-            for blocker in blockers { await blocker.value }
-            outcomes.append(await result.message)
+            let outcome = await withTaskExecutorPreference(pool) {
+                let started = ContinuousClock.now
+                // The answer comes 40 ms before the deadline (room for a late thread wake-up on loaded cores); from
+                // 20 ms before the answer the engine's thread is busy for 120 ms: the answer, the deadline and the
+                // grace all pass while none of the engine's tasks can run, and then they run in any order.
+                async let result = engine.run(spec, check: AnswersAtTheDeadline(margin: .milliseconds(40)))
+                try? await Task.sleep(until: started.advanced(by: .milliseconds(140)), clock: .continuous)
+                pool.block(for: .milliseconds(120))
+                return await result.message
+            }
+            outcomes.append(outcome)
         }
         #expect(outcomes.allSatisfy { $0 == "answered" }, "\(outcomes)")
     }
