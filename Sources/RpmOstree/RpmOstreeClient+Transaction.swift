@@ -42,7 +42,12 @@ final class TransactionRun {
             try check(r, "sd_bus_add_match", "cannot watch the rpm-ostree \(title) transaction")
 
             // rpm-ostreed cancels a transaction whose client leaves before Start: a cancelled caller does just that.
+            // It first makes sure rpm-ostreed has taken the connection as a client, with a Peer.Ping round trip (GDBus
+            // handles no message on a new server connection before the daemon's handler has taken it): a client gone
+            // before that handler ran is a close rpm-ostreed may never see, and the transaction would stay in progress,
+            // refusing every later one (seen once with the test suites running in parallel).
             if Task.isCancelled {
+                _ = try? peer.call(nil, "/", "org.freedesktop.DBus.Peer", "Ping", timeout: min(callTimeout, .seconds(2)))
                 throw BusError(
                     code: .cancelled, function: "\(RpmOstreeClient.transactionInterface).Start",
                     message: "rpm-ostree \(title) transaction cancelled before start")
