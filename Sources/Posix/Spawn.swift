@@ -7,6 +7,8 @@ import CPosix
 public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
     case exited(Int32)
     case signalled(Int32)
+    /// The child was gone before it could be reaped (`ECHILD`: reaped elsewhere, or SIGCHLD ignored).
+    case unknown
 
     /// From a `waitpid` status word.
     public init(waitStatus status: Int32) {
@@ -18,6 +20,7 @@ public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .exited(let code): code
         case .signalled(let signal): 128 + signal
+        case .unknown: -1
         }
     }
 
@@ -25,6 +28,7 @@ public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .exited(let code): "exit \(code)"
         case .signalled(let signal): "killed by signal \(signal)"
+        case .unknown: "exit status unknown (reaped elsewhere)"
         }
     }
 }
@@ -34,14 +38,19 @@ public struct SpawnError: Error, Sendable, CustomStringConvertible {
     public let program: String
     /// The `errno` of the failed call (`ENOENT`: no such program).
     public let code: Int32
+    /// The output file that could not be opened, when that was the failure.
+    public var file: String?
+
     public var description: String {
-        code == ENOENT ? "program not found: \(program)" : "cannot run \(program): \(Spawn.errorText(code))"
+        if let file { return "cannot open \(file) for \(program): \(Spawn.errorText(code))" }
+        return code == ENOENT ? "program not found: \(program)" : "cannot run \(program): \(Spawn.errorText(code))"
     }
 }
 
 /// Child processes over `posix_spawn` without a shell, Foundation or a run loop: command checks and greenboot scripts
 /// in the agent, every program the tests run. The child gets default signal actions, an empty signal mask (whatever
-/// the parent's threads block), `/dev/null` as stdin and no other descriptor of the parent's.
+/// the parent's threads block), `/dev/null` as stdin and no other descriptor of the parent's. A program name without
+/// a slash is looked up in the parent's PATH (an `environment` PATH applies to what the program itself starts).
 public enum Spawn {
     /// Where a child's stdout or stderr goes.
     public enum Output: Sendable {
@@ -84,21 +93,26 @@ public enum Spawn {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
 
-        // Pipes are made close-on-exec at once (pipe2), so a child another thread starts meanwhile never inherits an
-        // end: a leaked write end would hold the reader's end-of-file back for as long as that other child lives.
-        var opened: [Int32] = []
+        // Pipes and files are opened close-on-exec at once (pipe2, O_CLOEXEC), so a child another thread starts
+        // meanwhile never inherits them: a leaked write end would hold the reader's end-of-file back for as long as
+        // that other child lives. `kept` are the parent's read ends; `childOnly` what only the child needs.
+        var kept: [Int32] = [], childOnly: [Int32] = []
         func route(_ output: Output, to fd: Int32) throws(SpawnError) -> Int32 {
             switch output {
             case .null:
                 posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
             case .file(let path):
-                posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+                let file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+                guard file >= 0 else { throw SpawnError(program: program, code: errno, file: path) }
+                childOnly.append(file)
+                posix_spawn_file_actions_adddup2(&actions, file, fd)
             case .stdout:
                 posix_spawn_file_actions_adddup2(&actions, 1, fd)
             case .pipe:
                 var ends: [Int32] = [-1, -1]
                 guard rg_pipe2(&ends, O_CLOEXEC) == 0 else { throw SpawnError(program: program, code: errno) }
-                opened += ends
+                kept.append(ends[0])
+                childOnly.append(ends[1])
                 posix_spawn_file_actions_adddup2(&actions, ends[1], fd)
                 return ends[0]
             }
@@ -109,7 +123,7 @@ public enum Spawn {
             output = try route(stdout, to: 1)
             errorOutput = try route(stderr, to: 2)
         } catch {
-            for fd in opened { close(fd) }
+            for fd in kept + childOnly { close(fd) }
             throw error
         }
 
@@ -141,9 +155,9 @@ public enum Spawn {
             ? posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
             : posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
         // The child has its copies; the parent keeps only the read ends.
-        for (i, fd) in opened.enumerated() where i % 2 == 1 { close(fd) }
+        for fd in childOnly { close(fd) }
         guard rc == 0 else {
-            for (i, fd) in opened.enumerated() where i % 2 == 0 { close(fd) }
+            for fd in kept { close(fd) }
             throw SpawnError(program: program, code: rc)
         }
         return Child(pid: pid, output: output, errorOutput: errorOutput, ownsGroup: ownGroup)
@@ -161,11 +175,15 @@ public enum Spawn {
         }
         defer { for s in streams where s.fd >= 0 { close(s.fd) } }
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        func drain(_ i: Int) {
-            while streams[i].fd >= 0 {
-                let n = chunk.withUnsafeMutableBytes { read(streams[i].fd, $0.baseAddress, $0.count) }
+        // Reads what is there, at most `budget` bytes: a writer that keeps the pipe full (`cat /dev/zero`, a
+        // grandchild after the child is gone) must not keep the loop from its deadline and its reaping.
+        func drain(_ i: Int, budget: Int = 64 * 1024) {
+            var left = budget
+            while streams[i].fd >= 0 && left > 0 {
+                let n = chunk.withUnsafeMutableBytes { read(streams[i].fd, $0.baseAddress, min($0.count, left)) }
                 if n > 0 {
                     streams[i].bytes += chunk.prefix(min(n, max(limit - streams[i].bytes.count, 0)))
+                    left -= n
                 } else if n < 0 && errno == EINTR {
                     continue
                 } else {
@@ -177,16 +195,29 @@ public enum Spawn {
                 }
             }
         }
-        var status: Int32 = 0
+        var status: ExitStatus = .unknown
         var timedOut = false
         var idle: UInt32 = 500
+        /// Reaps the child (blocking or not); true once it is gone, whether reaped here or not reapable (`ECHILD`).
+        func reaped(blocking: Bool) -> Bool {
+            var word: Int32 = 0
+            while true {
+                let r = waitpid(child.pid, &word, blocking ? 0 : WNOHANG)
+                if r == child.pid {
+                    status = ExitStatus(waitStatus: word)
+                    return true
+                }
+                if r < 0 && errno == EINTR { continue }
+                return r < 0
+            }
+        }
         while true {
-            if waitpid(child.pid, &status, WNOHANG) == child.pid { break }
+            if reaped(blocking: false) { break }
             let remaining = deadline.map { ContinuousClock.now.duration(to: $0) }
             if let remaining, remaining <= .zero {
                 timedOut = true
                 kill(child.ownsGroup ? -child.pid : child.pid, SIGKILL)
-                while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
+                _ = reaped(blocking: true)
                 break
             }
             // Sleep in poll until output arrives; wake now and then to reap a child that exited while something
@@ -203,8 +234,9 @@ public enum Spawn {
                 for (k, i) in open.enumerated() where fds[k].revents != 0 { drain(i) }
             }
         }
-        for i in streams.indices { drain(i) }
-        return Completion(status: ExitStatus(waitStatus: status), output: streams[0].bytes, errorOutput: streams[1].bytes, timedOut: timedOut)
+        // What the child wrote before it ended is in the pipes now; more may come only from what it left behind.
+        for i in streams.indices { drain(i, budget: 1 << 20) }
+        return Completion(status: status, output: streams[0].bytes, errorOutput: streams[1].bytes, timedOut: timedOut)
     }
 
     /// Starts a program with both streams piped and collects it on a thread of its own, suspending (not blocking)
@@ -216,17 +248,13 @@ public enum Spawn {
         await finished(try start(arguments, environment: environment, stdout: .pipe, stderr: stderr), limit: limit, until: deadline)
     }
 
-    /// `collect` on a thread of its own, suspending (not blocking) the calling task.
+    /// `collect` on a thread of its own, suspending (not blocking) the calling task. Cancelling the task kills the
+    /// child (its group, if it leads one), so a test's time limit also ends a program that hangs.
     public static func finished(_ child: Child, limit: Int = .max, until deadline: ContinuousClock.Instant? = nil) async -> Completion {
-        await onThread(name: "spawn-collect") { collect(child, limit: limit, until: deadline) }
-    }
-
-    /// Waits for a child that has no pipes to read (a server a test started), on a thread of its own.
-    public static func wait(_ pid: pid_t) async -> ExitStatus {
-        await onThread(name: "spawn-wait") {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            return ExitStatus(waitStatus: status)
+        await withTaskCancellationHandler {
+            await onThread(name: "spawn-collect") { collect(child, limit: limit, until: deadline) }
+        } onCancel: {
+            kill(child.ownsGroup ? -child.pid : child.pid, SIGKILL)
         }
     }
 

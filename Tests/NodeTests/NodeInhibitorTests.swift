@@ -24,7 +24,7 @@ import TestSupport
         try await NodeGuest.reset()
         await #expect(Self.canRebootAsZincati() == "s \"yes\"", "Zincati's stand-in must be allowed to reboot a good node")
         let seen0 = await Self.inhibitors()
-        await #expect(!Self.inhibitors().contains("rearguard"), "a good node inhibits nothing:\n\(seen0)")
+        #expect(!seen0.contains("rearguard"), "a good node inhibits nothing:\n\(seen0)")
 
         // A new release on probation, with a soak long enough to look at it.
         try NodeGuest.write("/etc/rearguard/config.d/95-test-inhibit.toml", "[assessment]\nsoak = \"40s\"\n")

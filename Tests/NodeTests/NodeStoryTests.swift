@@ -180,9 +180,13 @@ import TestSupport
         // The agent stops itself at the failpoint (REARGUARD_FAILPOINT, set by a test drop-in for the next start).
         let dropIn = "/etc/containers/systemd/rearguard.container.d/95-test-failpoint.conf"
         try NodeGuest.write(dropIn, "[Container]\nEnvironment=REARGUARD_FAILPOINT=\(failpoint)\n")
+        var mended = false
         defer {
-            NodeGuest.remove(dropIn)
-            NodeGuest.cleanup(["systemctl", "daemon-reload"])
+            // Only when the test ended before it took the drop-in away itself (a reload blocks this thread).
+            if !mended {
+                NodeGuest.remove(dropIn)
+                NodeGuest.cleanup(["systemctl", "daemon-reload"])
+            }
         }
         let before = try await NodeStoryVariantTests.bootBrokenUpdate()
         var stopped: String?
@@ -197,6 +201,7 @@ import TestSupport
         // Killed there, like a crash; systemd starts it again (the failpoint gone), and it finishes what it began.
         NodeGuest.remove(dropIn)
         try await NodeGuest.check(["systemctl", "daemon-reload"])
+        mended = true
         try await NodeGuest.check(["sh", "-c", "kill -KILL " + pid])
         let back = await waitUntil(150) { NodeGuest.boots().count >= before + 2 ? await NodeGuest.state() == "rolled-back" : false }
         let seen0 = String(describing: await NodeGuest.state())

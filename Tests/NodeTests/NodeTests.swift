@@ -146,10 +146,14 @@ import TestSupport
     @Test func aMissingImageConfigOrBusFailsTheUnitByNameAndTheAdminIsToldWhy() async throws {
         try await NodeGuest.reset()
         let stateBefore = try String(contentsOfFile: NodeGuest.root + "/var/lib/rearguard/state.json", encoding: .utf8)
+        var mended = false
         defer {
-            NodeGuest.remove("/etc/containers/systemd/rearguard.container.d/95-test-image.conf")
-            NodeGuest.cleanup(["sh", "-c", "[ -d /etc/rearguard.away ] && mv /etc/rearguard.away /etc/rearguard; "
-                + "[ -S /run/dbus/away.sock ] && mv /run/dbus/away.sock /run/dbus/system_bus_socket; systemctl daemon-reload"])
+            // Only when a case failed before it mended what it broke (a reload blocks this thread).
+            if !mended {
+                NodeGuest.remove("/etc/containers/systemd/rearguard.container.d/95-test-image.conf")
+                NodeGuest.cleanup(["sh", "-c", "[ -d /etc/rearguard.away ] && mv /etc/rearguard.away /etc/rearguard; "
+                    + "[ -S /run/dbus/away.sock ] && mv /run/dbus/away.sock /run/dbus/system_bus_socket; systemctl daemon-reload"])
+            }
         }
         // What each breakage is, how it is undone, and what the journal must name.
         let cases: [(name: String, breaks: [String], mends: [String], names: String)] = [
@@ -179,6 +183,7 @@ import TestSupport
             try await NodeGuest.check(["systemctl", "stop", "rearguard.service"])
             try await NodeGuest.check(item.mends)
         }
+        mended = true
         // The agent never acted: its memory is what it was.
         let stateAfter = try String(contentsOfFile: NodeGuest.root + "/var/lib/rearguard/state.json", encoding: .utf8)
         #expect(stateAfter == stateBefore)

@@ -79,7 +79,7 @@ enum TestGuest {
             throw Missing(description: "no probe at \(binary): run swift build --product rearguard-systemd-probe")
         }
         return try ServerProcess(
-            ["nsenter", "-t", String(try leader()), "-p", "--", binary] + arguments, log: "/dev/null",
+            ["nsenter", "-t", String(try leader()), "-p", "--", binary] + arguments, log: scratchDir("probe") + "/probe.log",
             environment: ["DBUS_SYSTEM_BUS_ADDRESS": address])
     }
 

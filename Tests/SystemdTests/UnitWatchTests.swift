@@ -52,7 +52,7 @@ extension GuestSystemdTests {
         // busctl monitor sees every message on the guest's bus for 3 s while nothing changes;
         // a canary call from another connection proves the monitor was listening.
         let monitor = try Spawn.start(["busctl", "--address=\(TestGuest.address)", "monitor", "--json=short"], stderr: .null)
-        async let seen = Spawn.finished(monitor)  // the monitor's output, once it is killed
+        async let seen = Spawn.finished(monitor, until: .now + .seconds(30))  // its output, once it is killed (30 s at most)
         try await Task.sleep(for: .seconds(1))
         try await TestGuest.run(["busctl", "--address=\(TestGuest.address)", "get-property", "org.freedesktop.systemd1",
                            "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "Version"])

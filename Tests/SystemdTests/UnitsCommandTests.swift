@@ -44,7 +44,7 @@ extension GuestSystemdTests {
         let p = try Spawn.start(
             [Self.rearguard, "units", "--watch", "--json", unit], environment: ["DBUS_SYSTEM_BUS_ADDRESS": TestGuest.address],
             stderr: .null)
-        async let watched = Spawn.finished(p)
+        async let watched = Spawn.finished(p, until: .now + .seconds(30))  // killed below; 30 s at most
         try await Task.sleep(for: .milliseconds(500))
         try await bus.startUnit(unit)
         try await Task.sleep(for: .milliseconds(500))

@@ -10,7 +10,7 @@ public final class FleetNetwork {
     public init(nodes: Int) async throws {
         count = nodes
         try await Shell.require("ip", package: "iproute2")
-        teardown()
+        for name in names { _ = try? await Shell.run(["ip", "netns", "del", name]) }  // what a crashed run left
         try await Shell.check(["ip", "netns", "add", hub])
         try await Shell.check(["ip", "-n", hub, "link", "set", "lo", "up"])
         for k in 1...nodes {
@@ -27,8 +27,10 @@ public final class FleetNetwork {
 
     deinit { teardown() }
 
+    private var names: [String] { [hub] + (1...max(1, count)).map(node) }
+
     private func teardown() {
-        for name in [hub] + (1...max(1, count)).map(node) { Shell.cleanup(["ip", "netns", "del", name]) }
+        for name in names { Shell.cleanup(["ip", "netns", "del", name]) }
     }
 
     /// Node K's namespace.

@@ -74,8 +74,9 @@ public final class ServerProcess {
         running = false
         kill(pid, SIGKILL)
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        exitStatus = ExitStatus(waitStatus: status)
+        var r: pid_t
+        repeat { r = waitpid(pid, &status, 0) } while r < 0 && errno == EINTR
+        exitStatus = r == pid ? ExitStatus(waitStatus: status) : .unknown
     }
 
     /// SIGTERM, then waits up to `seconds` for the process to exit (SIGKILL after that); returns how it ended.

@@ -28,7 +28,7 @@ public enum Shell {
     /// it blocks for the milliseconds the command takes, so that the next test never meets what this one left.
     public static func cleanup(_ arguments: [String]) {
         guard let child = try? Spawn.start(arguments, stdout: .null, stderr: .null) else { return }
-        _ = Spawn.collect(child)
+        _ = Spawn.collect(child, until: .now + .seconds(30))
     }
 
     /// Runs a program and throws when it exits non-zero, with its stderr in the error.
