@@ -97,8 +97,12 @@ public struct DHCPCheck: HealthCheck {
             guard sent == request.count else { throw ProbeError.system("sendto \(to):67", errno) }
             let want: UInt8 = t.mode == .discover ? 2 : 5
             let names: [UInt8: String] = [2: "offer", 5: "ack", 6: "nak"]
+            // Stop listening a little before the deadline (a tenth of what is left, 50 ms at most), so that "no reply
+            // from the expected server" is ready while the engine still takes it, even from a thread woken late on
+            // busy cores; otherwise the admin would see only the engine's bare "timeout".
+            let listenUntil = deadline.advanced(by: .zero - min(.milliseconds(50), ContinuousClock.now.duration(to: deadline) / 10))
             while true {
-                let r = try s.receive(max: 1500, until: deadline)
+                let r = try s.receive(max: 1500, until: listenUntil)
                 guard r.count >= 240, r[0] == 2, Array(r[4..<8]) == withUnsafeBytes(of: xid.bigEndian, Array.init) else { continue }
                 let opts = options(r)
                 guard let type = opts[53]?.first else { continue }
