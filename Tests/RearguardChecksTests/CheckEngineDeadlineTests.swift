@@ -61,12 +61,12 @@ private final class ShuffledExecutor: TaskExecutor {
         for _ in 0..<15 {
             let outcome = await withTaskExecutorPreference(pool) {
                 let started = ContinuousClock.now
-                // The answer comes 40 ms before the deadline (room for a late thread wake-up on loaded cores); from
-                // 20 ms before the answer the engine's thread is busy for 120 ms: the answer, the deadline and the
+                // The answer comes 100 ms before the deadline (room for a late thread wake-up on loaded cores); from
+                // 20 ms before the answer the engine's thread is busy for 180 ms: the answer, the deadline and the
                 // grace all pass while none of the engine's tasks can run, and then they run in any order.
-                async let result = engine.run(spec, check: AnswersAtTheDeadline(margin: .milliseconds(40)))
-                try? await Task.sleep(until: started.advanced(by: .milliseconds(140)), clock: .continuous)
-                pool.block(for: .milliseconds(120))
+                async let result = engine.run(spec, check: AnswersAtTheDeadline(margin: .milliseconds(100)))
+                try? await Task.sleep(until: started.advanced(by: .milliseconds(80)), clock: .continuous)
+                pool.block(for: .milliseconds(180))
                 return await result.message
             }
             outcomes.append(outcome)

@@ -100,7 +100,7 @@ final class DNSMasqServer {
         dns.server.stop()
         let r = await probe(dns.target("gw.agenttest.lan"))
         #expect(r.status == .fail && r.message == "connection refused")
-        #expect(r.latencyMs < 500)
+        #expect(r.latencyMs < 1000, "refused well before the 2 s timeout")
     }
 
     @Test func aServerThatNeverAnswersTimesOutOnTime() async throws {

@@ -65,7 +65,7 @@ final class HTTPServer {
         http.server.stop()
         let closed = await engine.run(CheckSpec(name: "closed", target: .tcp(address: HostPort(host: "127.0.0.1", port: http.port))))
         #expect(closed.status == .fail && closed.message == "connection refused")
-        #expect(closed.latencyMs < 500)
+        #expect(closed.latencyMs < 1000, "refused well before the 2 s timeout")
     }
 
     @Test func tcpResolvesLocalhost() async throws {
