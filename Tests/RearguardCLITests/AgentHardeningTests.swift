@@ -32,7 +32,8 @@ import TestSupport
         #expect(await waitUntil(20) { node.log.contains("finalization-failed") }, "\(node.log)")
         #expect(node.log.contains("42.3 was staged but 42.2 booted again"), "\(node.log)")
         #expect(node.log.contains("message_id=4d3c7a1e0b6f4f0e9a3b2c1d5e6f7a09"), "\(node.log)")
-        #expect(node.recordedState() == "good", "the old deployment booting again is no update to put on probation")
+        // The decision is journaled, then persisted with the new boot's id: wait for the file, not the log line.
+        #expect(await waitUntil(10) { node.recordedState() == "good" }, "the old deployment booting again is no update to put on probation")
         let status = try #require(await Self.status(node))
         #expect((status["last_decision"] as? [String: Any])?["action"] as? String == "finalization-failed")
         #expect(status["finalization_failures_total"] as? Int == 1)
