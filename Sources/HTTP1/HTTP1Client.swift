@@ -113,9 +113,15 @@ public struct HTTP1Client: Sendable {
             for (name, value) in headers { head.headers.add(name: name, value: value) }
             head.headers.add(name: "content-length", value: String(body.count))
             head.headers.add(name: "connection", value: "close")
-            try await outbound.write(contentsOf: [
-                .head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil),
-            ])
+            do {
+                try await outbound.write(contentsOf: [
+                    .head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil),
+                ])
+            } catch {
+                // The channel closed before the request went out: the server hung up, or the TLS handshake failed
+                // first (a task resumed late on a busy pool). Why it closed comes from the inbound side, read below,
+                // not this write's bare "closed channel".
+            }
             var status = 0
             var received = ByteBuffer()
             do {

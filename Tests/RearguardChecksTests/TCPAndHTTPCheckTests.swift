@@ -49,7 +49,9 @@ final class HTTPServer {
         server = try ServerProcess(arguments, log: dir + "/log")
         let address = HostPort(host: "127.0.0.1", port: port)
         let up = await waitUntil(10) { await TCPCheck(address: address).probe(until: .now.advanced(by: .milliseconds(200))).status == .pass }
-        if !up { throw CommandFailed(description: "http server did not start: \(server.output)") }
+        // Still running: a server that lost its port to another test's (freePort is a guess) exits at once, and
+        // the port that answered is not ours.
+        if !up || !server.isRunning { throw CommandFailed(description: "http server did not start: \(server.output)") }
     }
 
     func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
@@ -105,10 +107,31 @@ final class HTTPServer {
         let https = try await HTTPServer(tls: true)
         let url = "https://127.0.0.1:\(https.port)/ok"
         let r = await engine.run(CheckSpec(name: "tls", target: .http(HTTPTarget(url: url))))
-        #expect(r.status == .fail && r.message.contains("certificate"), "\(r.message)")
+        #expect(r.status == .fail && r.message.contains("certificate"),
+            "\(r.message) (server running: \(https.server.isRunning), \(String(describing: https.server.exitStatus)); log: \(https.server.output))")
         // Plain HTTP to the TLS port is no answer either.
         let plain = await engine.run(CheckSpec(name: "plain", target: .http(HTTPTarget(url: "http://127.0.0.1:\(https.port)/ok")), timeout: .seconds(2)))
         #expect(plain.status == .fail, "\(plain.message)")
+    }
+
+    /// The check's task may resume after connecting only once the TLS handshake has already failed (a busy pool):
+    /// the answer is still the certificate's refusal, not the request's write to a channel that closed meanwhile.
+    @Test func aHandshakeThatFailsBeforeTheRequestIsWrittenIsStillACertificateError() async throws {
+        let https = try await HTTPServer(tls: true)
+        let spec = CheckSpec(name: "tls", target: .http(HTTPTarget(url: "https://127.0.0.1:\(https.port)/ok")), timeout: .seconds(15))
+        let pool = ShuffledExecutor()
+        var messages: [String] = []
+        for i in 0..<10 {
+            let message = await withTaskExecutorPreference(pool) {
+                async let result = engine.run(spec)
+                // A moment for the connect to start, then the check's thread is busy while the handshake fails.
+                try? await Task.sleep(for: .milliseconds(i % 5 * 2))
+                pool.block(for: .milliseconds(300))
+                return await result.message
+            }
+            messages.append(message)
+        }
+        #expect(messages.allSatisfy { $0.contains("certificate") }, "\(messages)")
     }
 
     @Test func urlsMapToHostPortTLSAndRequestTarget() {
