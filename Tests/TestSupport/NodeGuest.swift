@@ -176,7 +176,30 @@ public enum NodeGuest {
 
     /// The node as examples/node.bu lays it down, on a fresh memory: the shipped files restored, test drop-ins
     /// removed, the agent's state folder emptied, rebooted, and the agent's verdict `good`.
+    ///
+    /// A guest that goes down while this works kills the command it runs (its shutdown SIGKILLs every process in its
+    /// PID namespace, ours too). Then the reset waits for the next boot and starts over, once, saying on stderr what
+    /// the guest's last boot logged, so that the cause shows in the run.
     public static func reset() async throws {
+        for attempt in 1...2 {
+            let booted = leader()
+            do {
+                try await clearForReboot()
+                break
+            } catch let error as ShellError {
+                let why = await interruption(since: booted)
+                let message = "\(error.message)\n\(why.text)"
+                guard why.rebooted, attempt == 1 else { throw ShellError(message: message) }
+                FileHandle.standardError.write(Data("NodeGuest.reset on \(base) starts over: \(message)\n".utf8))
+                try await waitUp()
+            }
+        }
+        try await reboot()
+        try await waitState("good", within: 90)
+    }
+
+    /// The agent stopped, the node's files and memory as shipped, the sysroot back to the two base releases.
+    static func clearForReboot() async throws {
         _ = try? await run(["systemctl", "stop", "rearguard.service", "rearguard-verdict.service"])
         try restoreShipped("quadlet/site/dnsmasq.conf", at: "/etc/dnsmasq.d/site.conf")
         for folder in ["/etc/rearguard/config.d", "/etc/containers/systemd/rearguard.container.d"] {
@@ -198,7 +221,19 @@ public enum NodeGuest {
                 + "&& find /sysroot/boot -mindepth 1 -maxdepth 1 -exec rm -rf {} +"])
             try await check(["/usr/local/libexec/make-sysroot.sh", "/sysroot", "fedora-coreos"] + baseReleases)
         }
-        try await reboot()
-        try await waitState("good", within: 90)
+    }
+
+    /// What may have killed a command in the guest: the guest's previous boot (its last journal lines) when it
+    /// rebooted since `leader`, else the kernel's OOM kills.
+    static func interruption(since booted: String?) async -> (rebooted: Bool, text: String) {
+        let now = leader()
+        if now == nil || now != booted {
+            _ = await waitUntil(60) { leader() != nil && leader() != booted }
+            let last = (try? await run(["journalctl", "-b", "-1", "-n", "25", "--no-pager", "-o", "short-monotonic"]))?.stdout ?? ""
+            return (true, "the guest rebooted meanwhile; its previous boot ended with:\n\(last)")
+        }
+        let kernel = (try? await Shell.run(["dmesg"]))?.stdout ?? ""
+        let kills = kernel.split(separator: "\n").filter { $0.contains("Killed process") || $0.contains("oom-kill") }.suffix(5)
+        return (false, kills.isEmpty ? "the guest did not reboot and the kernel logged no OOM kill" : kills.joined(separator: "\n"))
     }
 }
