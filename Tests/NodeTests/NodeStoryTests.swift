@@ -168,6 +168,9 @@ import TestSupport
         #expect(NodeGuest.boots().count == before + 1, "the node was rebooted")
         #expect(NodeGuest.rpmOstreedCalls().filter { $0 == "Rollback" }.isEmpty, "\(NodeGuest.rpmOstreedCalls())")
         await #expect(try NodeGuest.deployedVersions().first == Self.broken, "the boot order changed")
+        // Left stopped before the drop-in goes: an agent started again here (a restart while the guest waits for its
+        // next suite) would read the enforcing config and roll back and reboot under the next suite's reset.
+        try await NodeGuest.check(["systemctl", "stop", "rearguard.service"])
     }
 }
 
