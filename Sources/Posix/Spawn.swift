@@ -168,7 +168,13 @@ public enum Spawn {
     /// chatty child never stalls on a full pipe. At `deadline` the child (its whole group, if it leads one) is killed.
     /// Once the child is reaped, what is already in the pipes is read and the rest ignored: a daemon it left behind
     /// may hold them open for ever.
-    public static func collect(_ child: Child, limit: Int = .max, until deadline: ContinuousClock.Instant? = nil) -> Completion {
+    ///
+    /// With `resumingStops`, a child that stops is continued at once. `nsenter` needs it: it stops itself when the
+    /// program it runs inside a container stops, and a container's shutdown stops every process in it for a moment.
+    /// Left stopped, `nsenter` never reaps that program, and the container's init waits for it for ever.
+    public static func collect(
+        _ child: Child, limit: Int = .max, until deadline: ContinuousClock.Instant? = nil, resumingStops: Bool = false
+    ) -> Completion {
         var streams = [child.output, child.errorOutput].map { fd in
             if fd >= 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
             return (fd: fd, bytes: [UInt8]())
@@ -202,7 +208,11 @@ public enum Spawn {
         func reaped(blocking: Bool) -> Bool {
             var word: Int32 = 0
             while true {
-                let r = waitpid(child.pid, &word, blocking ? 0 : WNOHANG)
+                let r = waitpid(child.pid, &word, (blocking ? 0 : WNOHANG) | (resumingStops ? WUNTRACED : 0))
+                if r == child.pid && resumingStops && word & 0xff == 0x7f {
+                    kill(child.pid, SIGCONT)
+                    continue
+                }
                 if r == child.pid {
                     status = ExitStatus(waitStatus: word)
                     return true
@@ -243,16 +253,20 @@ public enum Spawn {
     /// the calling task.
     public static func run(
         _ arguments: [String], environment: [String: String] = [:], stderr: Output = .pipe, limit: Int = .max,
-        until deadline: ContinuousClock.Instant? = nil
+        until deadline: ContinuousClock.Instant? = nil, resumingStops: Bool = false
     ) async throws(SpawnError) -> Completion {
-        await finished(try start(arguments, environment: environment, stdout: .pipe, stderr: stderr), limit: limit, until: deadline)
+        await finished(
+            try start(arguments, environment: environment, stdout: .pipe, stderr: stderr), limit: limit, until: deadline,
+            resumingStops: resumingStops)
     }
 
     /// `collect` on a thread of its own, suspending (not blocking) the calling task. Cancelling the task kills the
     /// child (its group, if it leads one), so a test's time limit also ends a program that hangs.
-    public static func finished(_ child: Child, limit: Int = .max, until deadline: ContinuousClock.Instant? = nil) async -> Completion {
+    public static func finished(
+        _ child: Child, limit: Int = .max, until deadline: ContinuousClock.Instant? = nil, resumingStops: Bool = false
+    ) async -> Completion {
         await withTaskCancellationHandler {
-            await onThread(name: "spawn-collect") { collect(child, limit: limit, until: deadline) }
+            await onThread(name: "spawn-collect") { collect(child, limit: limit, until: deadline, resumingStops: resumingStops) }
         } onCancel: {
             kill(child.ownsGroup ? -child.pid : child.pid, SIGKILL)
         }

@@ -18,7 +18,9 @@ public enum Shell {
     /// Posix spawn layer: the calling task suspends while a thread of its own reads the pipes and reaps the child.
     @discardableResult
     public static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> ProcessOutput {
-        let done = try await Spawn.run(arguments, environment: environment ?? [:])
+        // A stopped child is continued: `nsenter` stops itself when the program it runs in a guest is stopped, as the
+        // guest's shutdown does to every process, and would then hold up that shutdown for ever (see Spawn.collect).
+        let done = try await Spawn.run(arguments, environment: environment ?? [:], resumingStops: true)
         return ProcessOutput(
             status: done.status.code, stdout: String(decoding: done.output, as: UTF8.self),
             stderr: String(decoding: done.errorOutput, as: UTF8.self))
@@ -28,7 +30,7 @@ public enum Shell {
     /// it blocks for the milliseconds the command takes, so that the next test never meets what this one left.
     public static func cleanup(_ arguments: [String]) {
         guard let child = try? Spawn.start(arguments, stdout: .null, stderr: .null) else { return }
-        _ = Spawn.collect(child, until: .now + .seconds(30))
+        _ = Spawn.collect(child, until: .now + .seconds(30), resumingStops: true)
     }
 
     /// Runs a program and throws when it exits non-zero, with its stderr in the error.
