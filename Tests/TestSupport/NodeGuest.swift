@@ -229,8 +229,10 @@ public enum NodeGuest {
         let now = leader()
         if now == nil || now != booted {
             _ = await waitUntil(60) { leader() != nil && leader() != booted }
-            let last = (try? await run(["journalctl", "-b", "-1", "-n", "25", "--no-pager", "-o", "short-monotonic"]))?.stdout ?? ""
-            return (true, "the guest rebooted meanwhile; its previous boot ended with:\n\(last)")
+            // Who asked for it: the agent's decision or a test's request, in the lines that name the reboot.
+            let asked = (try? await run(["journalctl", "-b", "-1", "--no-pager", "-o", "short-monotonic", "--grep", "reboot"]))?.stdout ?? ""
+            let lines = asked.split(separator: "\n").suffix(12).joined(separator: "\n")
+            return (true, "the guest rebooted meanwhile; its previous boot's lines on the reboot:\n\(lines)")
         }
         let kernel = (try? await Shell.run(["dmesg"]))?.stdout ?? ""
         let kills = kernel.split(separator: "\n").filter { $0.contains("Killed process") || $0.contains("oom-kill") }.suffix(5)
