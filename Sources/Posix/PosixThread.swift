@@ -26,6 +26,18 @@ public enum PosixThread {
         return true
     }
 
+    /// Runs blocking `work` on a detached thread named `name` and resumes the caller with its result: the calling
+    /// task suspends, and no cooperative-pool thread waits. When no thread can be made, `work` runs in place.
+    public static func run<T: Sendable, E: Error>(
+        name: String, stackSize: Int? = nil, _ work: @escaping @Sendable () throws(E) -> T
+    ) async throws(E) -> T {
+        let result: Result<T, E> = await withCheckedContinuation { continuation in
+            let job: @Sendable () -> Void = { continuation.resume(returning: Result { () throws(E) -> T in try work() }) }
+            if !detach(name: name, stackSize: stackSize, job) { job() }
+        }
+        return try result.get()
+    }
+
     fileprivate static func enter(_ raw: UnsafeMutableRawPointer) {
         let work = Unmanaged<Work>.fromOpaque(raw).takeRetainedValue()
         setName(work.name)

@@ -266,18 +266,11 @@ public enum Spawn {
         _ child: Child, limit: Int = .max, until deadline: ContinuousClock.Instant? = nil, resumingStops: Bool = false
     ) async -> Completion {
         await withTaskCancellationHandler {
-            await onThread(name: "spawn-collect") { collect(child, limit: limit, until: deadline, resumingStops: resumingStops) }
+            await PosixThread.run(name: "spawn-collect", stackSize: 256 * 1024) {
+                collect(child, limit: limit, until: deadline, resumingStops: resumingStops)
+            }
         } onCancel: {
             kill(child.ownsGroup ? -child.pid : child.pid, SIGKILL)
-        }
-    }
-
-    /// Runs blocking work on a detached thread and resumes the caller with its result (or runs it in place when no
-    /// thread can be made).
-    private static func onThread<T: Sendable>(name: String, _ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            let job: @Sendable () -> Void = { continuation.resume(returning: work()) }
-            if !PosixThread.detach(name: name, stackSize: 256 * 1024, job) { job() }
         }
     }
 

@@ -64,33 +64,24 @@ struct LiveServer: Sendable {
     }
 }
 
-/// Runs blocking work (a child process, a blocking socket) on its own thread, never on the cooperative pool that
-/// the in-process server's requests need.
+/// Runs blocking work (a blocking socket) on its own thread, never on the cooperative pool that the in-process
+/// server's requests need.
 func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let job: @Sendable () -> Void = { continuation.resume(with: Result { try work() }) }
-        if !PosixThread.detach(name: "test-off-pool", job) { job() }
-    }
+    try await PosixThread.run(name: "test-off-pool", work)
 }
 
 /// Runs the built `rearguard` binary with `arguments` off the pool.
-func rearguard(_ arguments: [String], asNobody: Bool = false) async throws -> RunOutput {
+func rearguard(_ arguments: [String], asNobody: Bool = false) async throws -> ProcessOutput {
     let binary = try Shell.rearguardBinary()
     let prefix = asNobody ? try nobody() : []
-    return try await runCapturing(prefix + [binary] + arguments)
-}
-
-/// Runs a program (looked up in PATH) to completion, stdout and stderr apart.
-func runCapturing(_ arguments: [String]) async throws -> RunOutput {
-    let output = try await Shell.run(arguments)
-    return RunOutput(status: output.status, stdout: output.stdout, stderr: output.stderr)
+    return try await Shell.run(prefix + [binary] + arguments)
 }
 
 /// Runs curl on the socket: returns the HTTP status and the body.
 func curl(_ socket: String, _ arguments: [String], asNobody: Bool = false) async throws -> (status: Int, body: String) {
     _ = try requireTool("curl", package: "curl")
     let prefix = asNobody ? try nobody() : []
-    let run = try await runCapturing(
+    let run = try await Shell.run(
         prefix + ["curl", "-sS", "--max-time", "20", "--unix-socket", socket, "-w", "\n%{http_code}"] + arguments)
     guard run.status == 0 else { throw RawError("curl \(arguments) exited \(run.status): \(run.stderr)") }
     var lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
@@ -117,11 +108,4 @@ func residentKiB(pid: String = "self") -> Int {
     let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
     let line = text.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
     return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
-}
-
-/// A finished program's exit status and output.
-struct RunOutput: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
 }
