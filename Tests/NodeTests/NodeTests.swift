@@ -64,6 +64,10 @@ import TestSupport
         let out = try await NodeGuest.rearguard(["status"])
         #expect(out.status == 0, "rearguard status exited \(out.status): \(out.stderr)")
         #expect(out.stdout.hasPrefix("GOOD: 42.20251110.3.0 known good"), "\(out.stdout)")
+        // Rearguard's own reading of the shipped config on the node: valid. (Here, on a reset node, not beside the
+        // file checks: those do not need the agent, and a suite before them may leave it stopped.)
+        let validate = try await NodeGuest.rearguard(["config", "validate"])
+        #expect(validate.status == 0, "rearguard config validate: \(validate.stdout)\(validate.stderr)")
         let status = try #require(await NodeGuest.status())
         // The sysroot mounted at /sysroot and /boot, the booted one from the boot loader's choice.
         let deployments = try #require(status["deployments"] as? [[String: Any]])
