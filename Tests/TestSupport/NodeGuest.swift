@@ -200,7 +200,9 @@ public enum NodeGuest {
 
     /// The agent stopped, the node's files and memory as shipped, the sysroot back to the two base releases.
     static func clearForReboot() async throws {
-        _ = try? await run(["systemctl", "stop", "rearguard.service", "rearguard-verdict.service"])
+        // The stand-in rpm-ostreed too: a transaction of the agent's still under way would change the sysroot under
+        // the rebuild below. The reboot starts both again.
+        _ = try? await run(["systemctl", "stop", "rearguard.service", "rearguard-verdict.service", "rpm-ostreed.service"])
         try restoreShipped("quadlet/site/dnsmasq.conf", at: "/etc/dnsmasq.d/site.conf")
         for folder in ["/etc/rearguard/config.d", "/etc/containers/systemd/rearguard.container.d"] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: root + folder)) ?? [] where name.hasPrefix("95-test-") {
