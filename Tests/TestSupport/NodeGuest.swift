@@ -179,7 +179,7 @@ public enum NodeGuest {
     ///
     /// A guest that goes down while this works kills the command it runs (its shutdown SIGKILLs every process in its
     /// PID namespace, ours too). Then the reset waits for the next boot and starts over, once, saying on stderr what
-    /// the guest's last boot logged, so that the cause shows in the run.
+    /// the guest's last boot logged about the reboot, so that the cause shows in the run.
     public static func reset() async throws {
         for attempt in 1...2 {
             let booted = leader()
@@ -225,8 +225,8 @@ public enum NodeGuest {
         }
     }
 
-    /// What may have killed a command in the guest: the guest's previous boot (its last journal lines) when it
-    /// rebooted since `leader`, else the kernel's OOM kills.
+    /// What may have killed a command in the guest: the previous boot's journal lines that name the reboot when the
+    /// guest rebooted since `booted` (its init's PID then), else the kernel's OOM kills.
     static func interruption(since booted: String?) async -> (rebooted: Bool, text: String) {
         let now = leader()
         if now == nil || now != booted {

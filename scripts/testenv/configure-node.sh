@@ -144,8 +144,6 @@ ln -sf ../zincati.service "$R/etc/systemd/system/multi-user.target.wants/zincati
 cp "$(dirname "$0")/rearguard-test-boots.service" "$R/etc/systemd/system/rearguard-test-boots.service"
 ln -sf ../rearguard-test-boots.service "$R/etc/systemd/system/multi-user.target.wants/rearguard-test-boots.service"
 
-# The node's OSTree sysroot: two releases, the newer first in boot order, written by the node's own ostree (Debian 13's
-# 2025.2, as new as Fedora CoreOS 42's) and read by the image's libostree (Debian 12's 2022.7).
 # test-only: every `up` boots a fresh node. A kept rootfs may hold what the last run's last test left: releases it
 # deployed (a broken one first in boot order), the agent's memory of them, test drop-ins. Booted like that, the agent
 # would act on it (a rollback and a reboot) under the first test's reset. Tests only ever add deployments, so two
@@ -158,6 +156,8 @@ if [ -d "$BASE/sysroot/ostree/deploy" ] && [ "$deployed" != 2 ]; then
   chattr -R -f -i "$BASE/sysroot/ostree" 2>/dev/null || true
   rm -rf "$BASE/sysroot"
 fi
+# The node's OSTree sysroot: two releases, the newer first in boot order, written by the node's own ostree (Debian 13's
+# 2025.2, as new as Fedora CoreOS 42's) and read by the image's libostree (Debian 12's 2022.7).
 if [ ! -d "$BASE/sysroot/ostree/deploy" ]; then
   mkdir -p "$BASE/sysroot"
   systemd-nspawn -q -D "$R" --register=no --keep-unit --bind="$BASE/sysroot:/sysroot" --bind-ro="$TOP/scripts:/opt/rearguard-scripts" \
